@@ -1,0 +1,54 @@
+"""The registry of attribution methods: one table drives the API, the DAG and the tests.
+
+A method is a function ``fn(model, x, target, **params) -> maps`` registered under a name with
+its papers' default parameters. ``x`` arrives validated (finite, float, batched) and ``target``
+as a long tensor (N,) of valid classes; ``maps`` has ``x``'s shape. A method may also register
+an ``all_classes`` variant ``fn(model, x, **params) -> (N, K, *x.shape[1:])`` that shares the
+forward pass across classes; otherwise :func:`attribute_all_classes` batches the classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+MethodFn = Callable[..., torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    fn: MethodFn
+    defaults: dict[str, Any] = field(default_factory=dict)
+    all_classes: MethodFn | None = None
+    #: short description for figures and the README (paper and equation)
+    label: str = ""
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(name: str, label: str = "", **defaults: Any) -> Callable[[MethodFn], MethodFn]:
+    """Decorator: ``@register("gradient", label="Gradient")`` adds ``fn`` to :data:`METHODS`."""
+
+    def deco(fn: MethodFn) -> MethodFn:
+        if name in METHODS:
+            raise ValueError(f"attribution method {name!r} registered twice")
+        METHODS[name] = Method(name, fn, dict(defaults), None, label or name)
+        return fn
+
+    return deco
+
+
+def register_all_classes(name: str) -> Callable[[MethodFn], MethodFn]:
+    """Decorator: attach a shared-forward all-class implementation to a registered method."""
+
+    def deco(fn: MethodFn) -> MethodFn:
+        method = METHODS[name]
+        METHODS[name] = Method(method.name, method.fn, method.defaults, fn, method.label)
+        return fn
+
+    return deco
