@@ -70,7 +70,11 @@ def read_idx(path: str | Path) -> np.ndarray:
             f"{path}: {len(raw)} bytes, expected {expected} for shape {shape} "
             "(truncated or corrupted file)"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(raw, dtype=dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def write_idx(path: str | Path, array: np.ndarray) -> None:

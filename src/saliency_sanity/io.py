@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,11 +68,12 @@ def save_figure(fig, path: str | Path) -> None:
 
 
 def setup_logging(log_file: str | Path | None) -> None:
-    """Send the library's logging (and tqdm's progress) to a rule's log file."""
+    """Send the library's logging, warnings and tqdm's progress (stderr) to a rule's log file."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers = [logging.FileHandler(log_file, mode="w")]
+        sys.stderr = open(log_file, "w", buffering=1)  # noqa: SIM115 (lives as long as the rule)
+        handlers = [logging.StreamHandler(sys.stderr)]
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",

@@ -16,7 +16,9 @@ Every ReLU is its own ``nn.ReLU`` module, used once, so that hook-based methods 
 from __future__ import annotations
 
 import copy
+import itertools
 import math
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,7 +94,9 @@ class PaperModel(nn.Module):
         try:
             return self.body.get_submodule(name)
         except AttributeError as err:
-            raise KeyError(f"{self.name} has no layer {name!r}; layers: {self.layer_order}") from err
+            raise KeyError(
+                f"{self.name} has no layer {name!r}; layers: {self.layer_order}"
+            ) from err
 
     def init_layer(self, name: str, generator: torch.Generator | None = None) -> None:
         if name not in self._inits:
@@ -100,12 +104,12 @@ class PaperModel(nn.Module):
         self._inits[name](self.layer(name), generator)
 
 
-def _mlp(sizes: list[int], init: Callable[[str], Initializer], names: list[str]) -> tuple:
+def _mlp(sizes: list[int], init: Initializer, names: list[str]) -> tuple:
     layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
     inits: dict[str, Initializer] = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append((names[i], nn.Linear(n_in, n_out, bias=True)))
-        inits[names[i]] = init(names[i])
+        inits[names[i]] = init
         if i < len(sizes) - 2:
             layers.append((f"relu{i + 1}", nn.ReLU()))
     return layers, inits
@@ -121,18 +125,21 @@ class KindermansMLP(PaperModel):
 
     def __init__(self) -> None:
         names = ["fc1", "fc2", "fc3", "logits"]
-        super().__init__(*_mlp([784, 1024, 1024, 1024, 10], lambda _: pytorch_default, names))
+        super().__init__(*_mlp([784, 1024, 1024, 1024, 10], pytorch_default, names))
 
 
 class AdebayoMLP(PaperModel):
-    """adebayo2018 MNIST MLP: 784-2500-1500-500-10 ReLU; truncated normal sd 2/sqrt(fan_in), bias 0."""
+    """adebayo2018 MNIST MLP: 784-2500-1500-500-10 ReLU.
+
+    Truncated normal weights with sd 2/sqrt(fan_in), zero biases, as the original code.
+    """
 
     name = "mlp"
 
     def __init__(self) -> None:
         names = ["hidden1", "hidden2", "hidden3", "logits"]
         init = fan_in_truncated_normal(2.0)
-        super().__init__(*_mlp([784, 2500, 1500, 500, 10], lambda _: init, names))
+        super().__init__(*_mlp([784, 2500, 1500, 500, 10], init, names))
 
 
 class BiasFreeMLP(PaperModel):
@@ -146,7 +153,7 @@ class BiasFreeMLP(PaperModel):
         inits: dict[str, Initializer] = {}
         sizes = [784, 1024, 1024, 1024, 10]
         names = ["fc1", "fc2", "fc3", "logits"]
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             layers.append((names[i], nn.Linear(n_in, n_out, bias=False)))
             inits[names[i]] = pytorch_default
             if i < 3:
@@ -196,8 +203,8 @@ class AlexNetMNIST(PaperModel):
     """gupta2019's 1-channel AlexNet, sized for 28x28 MNIST inputs.
 
     AlexNet's shape (five convolutions, three max-pools, three dense layers) with widths and
-    kernels scaled for 28x28 inputs and for training on a CPU: 64-128-192-192-128 channels,
-    dense 1024-1024-10. The paper gives no sizes; these are ours. PyTorch default initialiser.
+    kernels scaled for 28x28 inputs and for training on a CPU: 32-64-96-96-64 channels, dense
+    512-512-10. The paper gives no sizes; these are ours. PyTorch default initialiser.
     """
 
     name = "alexnet"
@@ -205,25 +212,25 @@ class AlexNetMNIST(PaperModel):
 
     def __init__(self) -> None:
         layers = [
-            ("conv1", nn.Conv2d(1, 64, 5, padding=2)),
+            ("conv1", nn.Conv2d(1, 32, 5, padding=2)),
             ("relu1", nn.ReLU()),
-            ("pool1", nn.MaxPool2d(2)),  # 14
-            ("conv2", nn.Conv2d(64, 128, 5, padding=2)),
+            ("pool1", nn.MaxPool2d(2)),  # 14x14
+            ("conv2", nn.Conv2d(32, 64, 5, padding=2)),
             ("relu2", nn.ReLU()),
-            ("pool2", nn.MaxPool2d(2)),  # 7
-            ("conv3", nn.Conv2d(128, 192, 3, padding=1)),
+            ("pool2", nn.MaxPool2d(2)),  # 7x7
+            ("conv3", nn.Conv2d(64, 96, 3, padding=1)),
             ("relu3", nn.ReLU()),
-            ("conv4", nn.Conv2d(192, 192, 3, padding=1)),
+            ("conv4", nn.Conv2d(96, 96, 3, padding=1)),
             ("relu4", nn.ReLU()),
-            ("conv5", nn.Conv2d(192, 128, 3, padding=1)),
+            ("conv5", nn.Conv2d(96, 64, 3, padding=1)),
             ("relu5", nn.ReLU()),
-            ("pool5", nn.MaxPool2d(2)),  # 3
+            ("pool5", nn.MaxPool2d(2)),  # 3x3
             ("flatten", nn.Flatten()),
-            ("fc6", nn.Linear(128 * 3 * 3, 1024)),
+            ("fc6", nn.Linear(64 * 3 * 3, 512)),
             ("relu6", nn.ReLU()),
-            ("fc7", nn.Linear(1024, 1024)),
+            ("fc7", nn.Linear(512, 512)),
             ("relu7", nn.ReLU()),
-            ("logits", nn.Linear(1024, 10)),
+            ("logits", nn.Linear(512, 10)),
         ]
         names = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "logits")
         super().__init__(layers, {n: pytorch_default for n in names})
@@ -257,13 +264,15 @@ def save(path: str | Path, model: PaperModel, **meta: Any) -> None:
         torch.save({"name": model.name, "state_dict": state, "meta": meta}, tmp)
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[PaperModel, dict]:
+def load_checkpoint(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[PaperModel, dict]:
     """Load a checkpoint written by :func:`save`: (eval-mode model on ``device``, metadata)."""
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         model = build(ckpt["name"])
         model.load_state_dict(ckpt["state_dict"])
-    except (RuntimeError, KeyError, OSError, EOFError) as err:
+    except (RuntimeError, KeyError, OSError, EOFError, pickle.UnpicklingError) as err:
         raise ValueError(f"{path}: not a valid saliency_sanity checkpoint ({err})") from err
     return model.to(device).eval(), ckpt.get("meta", {})
 

@@ -22,6 +22,11 @@ def device(name: str = "auto") -> torch.device:
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a torch generator seeded the same way."""
     random.seed(seed)
-    np.random.seed(seed % 2**32)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 (third-party code may use the global RNG)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def set_threads(threads: int) -> None:
+    """Use the rule's thread count for torch's intra-op parallelism (no oversubscription)."""
+    torch.set_num_threads(max(1, int(threads)))

@@ -23,7 +23,15 @@ from torch import nn
 
 from saliency_sanity.attribution.registry import METHODS, Method, register
 
-__all__ = ["METHODS", "attribute", "attribute_all_classes", "compete", "model_guard", "register"]
+__all__ = [
+    "METHODS",
+    "attribute",
+    "attribute_all_classes",
+    "compete",
+    "fit_patterns",
+    "model_guard",
+    "register",
+]
 
 
 def _hook_count(model: nn.Module) -> int:
@@ -180,3 +188,5 @@ def _discover() -> None:
 
 
 _discover()
+
+from saliency_sanity.attribution.patterns import fit_patterns  # noqa: E402

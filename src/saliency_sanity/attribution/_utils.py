@@ -1,0 +1,108 @@
+"""Shared machinery of the gradient family: chunked input gradients, for one or all classes.
+
+Interface used by the method modules (kept stable for other modules of the package):
+
+* :data:`DEFAULT_CHUNK`: rows (model evaluations) per forward/backward batch;
+* :func:`frozen_params`: parameters stop requiring grad for the duration (restored after);
+* :func:`blocks`: cover an (image, sample) grid with chunks of at most ``chunk`` rows;
+* :func:`input_gradients`: d f(x)_target / d x, shape of x;
+* :func:`all_class_gradients`: d f(x)_k / d x for every k, shape (N, K, *x.shape[1:]), with
+  one forward pass per chunk and a batched backward pass over the classes;
+* :func:`per_image`: reshape a per-image vector (N,) to broadcast against x.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+#: Rows per forward/backward batch, measured with ``benchmarks/bench_attribution.py
+#: --sweep-chunks`` on a 2-core CPU (IG, 1000 rows): the MLP gets faster up to ~512 rows (its
+#: 784x2500 weight is re-read per batch), the CNN is best at 256-512 and slower above ~1000
+#: (activations leave the cache). See benchmarks/README.md.
+DEFAULT_CHUNK = 512
+
+
+@contextlib.contextmanager
+def frozen_params(model: nn.Module) -> Iterator[None]:
+    """Parameters do not require grad inside the block (saves the weight-gradient bookkeeping)."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        for p, _ in flags:
+            p.requires_grad_(False)
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+def blocks(n_items: int, n_samples: int, chunk: int) -> Iterator[tuple[slice, slice]]:
+    """Cover the grid items x samples, item-major, with blocks of at most ``chunk`` rows.
+
+    All samples of an item come in one block when ``n_samples <= chunk``; otherwise each block
+    holds one item and a run of its samples. Blocks of one item are consecutive.
+    """
+    if chunk < 1:
+        raise ValueError(f"chunk must be a positive number of rows, got {chunk}")
+    if n_samples <= chunk:
+        per = chunk // n_samples
+        for i0 in range(0, n_items, per):
+            yield slice(i0, min(i0 + per, n_items)), slice(0, n_samples)
+    else:
+        for i in range(n_items):
+            for s0 in range(0, n_samples, chunk):
+                yield slice(i, i + 1), slice(s0, min(s0 + chunk, n_samples))
+
+
+def per_image(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """A per-image vector (N,) viewed as (N, 1, ..., 1) to broadcast against ``x``."""
+    return v.reshape(-1, *([1] * (x.dim() - 1)))
+
+
+def _forward(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x = x.detach().requires_grad_(True)
+    out = model(x)
+    if out.dim() != 2 or out.shape[0] != x.shape[0]:
+        raise ValueError(f"model must return logits of shape (N, K), got {tuple(out.shape)}")
+    return x, out
+
+
+def input_gradients(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int = DEFAULT_CHUNK
+) -> torch.Tensor:
+    """d f(x)_target / d x for each row of ``x``, computed in chunks of ``chunk`` rows."""
+    grads = torch.empty_like(x)
+    with frozen_params(model), torch.enable_grad():
+        for rows, _ in blocks(x.shape[0], 1, chunk):
+            xr, out = _forward(model, x[rows])
+            selected = out.gather(1, target[rows, None]).sum()
+            (grads[rows],) = torch.autograd.grad(selected, xr)
+    return grads
+
+
+def _class_backward(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Gradients of every output column w.r.t. x, (K, *x.shape), from one graph.
+
+    One backward pass per class, reusing the graph (``retain_graph``): on a 2-core CPU this was
+    as fast as ``is_grads_batched=True`` (vmap) and it works with every custom autograd
+    Function, see benchmarks/README.md.
+    """
+    k = out.shape[1]
+    return torch.stack(
+        [torch.autograd.grad(out[:, c].sum(), x, retain_graph=c < k - 1)[0] for c in range(k)]
+    )
+
+
+def all_class_gradients(
+    model: nn.Module, x: torch.Tensor, chunk: int = DEFAULT_CHUNK
+) -> torch.Tensor:
+    """d f(x)_k / d x for every class k: (N, K, *x.shape[1:]); one forward per chunk of rows."""
+    parts = []
+    with frozen_params(model), torch.enable_grad():
+        for rows, _ in blocks(x.shape[0], 1, chunk):
+            xr, out = _forward(model, x[rows])
+            parts.append(_class_backward(out, xr).transpose(0, 1))
+    return torch.cat(parts)

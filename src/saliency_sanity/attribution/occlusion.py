@@ -1,0 +1,95 @@
+"""Occlusion (Zeiler & Fergus 2014, Sec. 4.2 "Occlusion Sensitivity")."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image
+from saliency_sanity.attribution.registry import register, register_all_classes
+
+
+def patch_masks(
+    shape: tuple[int, int], patch: int, stride: int, device: torch.device
+) -> torch.Tensor:
+    """Boolean masks (P, H, W) of every patch position, row-major. As in Captum's ``Occlusion``,
+    windows start at 0, stride, 2 stride, ... until one reaches the last pixel; that one may be
+    cut off by the border, so every pixel is covered."""
+    h, w = shape
+    if not 1 <= patch <= min(h, w) or stride < 1:
+        raise ValueError(f"need 1 <= patch <= {min(h, w)} and stride >= 1, got {patch}, {stride}")
+    rows = torch.arange(-(-(h - patch) // stride) + 1, device=device) * stride
+    cols = torch.arange(-(-(w - patch) // stride) + 1, device=device) * stride
+    ys, xs = torch.arange(h, device=device), torch.arange(w, device=device)
+    in_r = (ys[None] >= rows[:, None]) & (ys[None] < rows[:, None] + patch)  # (R, H)
+    in_c = (xs[None] >= cols[:, None]) & (xs[None] < cols[:, None] + patch)  # (C, W)
+    return (in_r[:, None, :, None] & in_c[None, :, None, :]).flatten(0, 1)
+
+
+def _differences(
+    model: nn.Module, x: torch.Tensor, masks: torch.Tensor, fill: torch.Tensor, chunk: int
+) -> torch.Tensor:
+    """f(x) - f(x with patch p replaced by fill), all classes: (N, P, K)."""
+    n, p = x.shape[0], masks.shape[0]
+    with torch.no_grad():
+        full = model(x)
+        diffs = x.new_empty(n, p, full.shape[1])
+        m = masks.to(x.dtype)  # (P, H, W), broadcast over channels
+        for imgs, ps in blocks(n, p, chunk):
+            xi, mi = x[imgs].unsqueeze(1), m[ps].unsqueeze(1)  # (b,1,C,H,W), (p,1,H,W)
+            occluded = xi * (1 - mi) + fill[imgs].unsqueeze(1) * mi
+            out = model(occluded.flatten(0, 1)).reshape(xi.shape[0], -1, full.shape[1])
+            diffs[imgs, ps] = full[imgs].unsqueeze(1) - out
+    return diffs
+
+
+def _occlusion_all(
+    model: nn.Module, x: torch.Tensor, patch: int, stride: int | None, fill: float | str, chunk: int
+) -> torch.Tensor:
+    if x.dim() < 3:
+        raise ValueError(f"occlusion needs inputs (N, ..., H, W), got shape {tuple(x.shape)}")
+    masks = patch_masks(x.shape[-2:], patch, stride or patch, x.device)
+    ones = [1] * (x.dim() - 1)
+    if fill == "mean":
+        fill_value = per_image(x.flatten(1).mean(1), x)
+    elif isinstance(fill, int | float):
+        fill_value = x.new_full((x.shape[0], *ones), float(fill))
+    else:
+        raise ValueError(f"fill must be a number or 'mean', got {fill!r}")
+    diffs = _differences(model, x, masks, fill_value, chunk)
+    m = masks.to(x.dtype)
+    covered = m.sum(0)  # >= 1: every pixel is covered
+    maps = torch.einsum("npk,phw->nkhw", diffs, m) / covered
+    n, k, h, w = maps.shape
+    return maps.reshape(n, k, *ones[:-2], h, w).expand(n, k, *x.shape[1:])
+
+
+@register("occlusion", label="Occlusion", patch=4, stride=None, fill=0.0)
+def occlusion(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor,
+    patch: int = 4,
+    stride: int | None = None,
+    fill: float | str = 0.0,
+    chunk: int = DEFAULT_CHUNK,
+) -> torch.Tensor:
+    """R_i = mean over patches P ∋ i of f_c(x) - f_c(x with P set to ``fill``) (zeiler2014,
+    Sec. 4.2; the averaging over the patches covering a pixel is Captum's ``Occlusion``
+    convention). Square ``patch`` x ``patch`` windows over the last two dimensions, all channels
+    at once, moved by ``stride`` (default: ``patch``, non-overlapping); ``fill`` is a number or
+    "mean" (each image's mean). All patch positions are evaluated in batches of ``chunk``."""
+    maps = _occlusion_all(model, x, patch, stride, fill, chunk)
+    return maps[torch.arange(x.shape[0], device=x.device), target]
+
+
+@register_all_classes("occlusion")
+def occlusion_all(
+    model: nn.Module,
+    x: torch.Tensor,
+    patch: int = 4,
+    stride: int | None = None,
+    fill: float | str = 0.0,
+    chunk: int = DEFAULT_CHUNK,
+) -> torch.Tensor:
+    return _occlusion_all(model, x, patch, stride, fill, chunk)

@@ -1,0 +1,1 @@
+"""Experiments: compute results from data and trained models; write arrays, tables and claims."""

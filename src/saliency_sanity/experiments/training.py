@@ -1,0 +1,91 @@
+"""Training experiments: one trained model variant per call, checkpoint + metrics JSON."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from saliency_sanity import data, models, runtime
+from saliency_sanity.io import save_json
+from saliency_sanity.train import TrainSpec, evaluate, train
+
+log = logging.getLogger(__name__)
+
+
+def training_data(mnist_root: str | Path, spec: TrainSpec, encoding: str, seed: int):
+    """(x_train, y_train, x_test, y_test) for a recipe: encoding, permuted labels, subset."""
+    mnist = data.load_mnist(mnist_root)
+    x_train, y_train = data.encode(mnist.train_images, encoding), mnist.train_labels
+    if spec.labels == "permuted":
+        y_train = data.permuted_labels(y_train, seed)
+    elif spec.labels != "true":
+        raise ValueError(f"labels must be 'true' or 'permuted', got {spec.labels!r}")
+    if spec.train_subset is not None:
+        keep = np.sort(np.random.default_rng(seed).permutation(len(y_train))[: spec.train_subset])
+        x_train, y_train = x_train[keep], y_train[keep]
+    x_test = data.encode(mnist.test_images, encoding)
+    return x_train, torch.from_numpy(y_train), x_test, torch.from_numpy(mnist.test_labels)
+
+
+def train_variant(
+    mnist_root: str | Path,
+    model_name: str,
+    variant: str,
+    recipe: dict,
+    seed: int,
+    device: str,
+    checkpoint: str | Path,
+    metrics: str | Path,
+) -> dict:
+    """Train ``model_name`` with ``recipe`` (config ``models.<model>.<variant>``) and save it."""
+    runtime.seed_everything(seed)
+    dev = runtime.device(device)
+    spec = TrainSpec.from_config(recipe)
+    model = models.build(model_name)
+    x_train, y_train, x_test, y_test = training_data(mnist_root, spec, model.encoding, seed)
+    log.info("training %s (%s) on %d images, device %s", model_name, variant, len(x_train), dev)
+    result = train(model, x_train, y_train, x_test, y_test, spec, seed, dev)
+    result.update(model=model_name, variant=variant)
+    models.save(checkpoint, model.cpu(), variant=variant, metrics=result)
+    save_json(metrics, result)
+    return result
+
+
+def shifted_network(
+    mnist_root: str | Path, checkpoint: str | Path, shift: float, out_checkpoint, out_metrics
+) -> dict:
+    """Network 2 of kindermans2017 (Sec. 2): bias-compensated copy for inputs x + shift.
+
+    Checks the claim that both networks give the same outputs: test accuracy of each on its own
+    encoding, and the max abs logit difference over the whole test set.
+    """
+    net1, meta = models.load_checkpoint(checkpoint)
+    net2 = models.bias_compensated(net1, shift)
+    mnist = data.load_mnist(mnist_root)
+    x1 = data.encode(mnist.test_images, net1.encoding)
+    x2 = x1 + shift
+    y = torch.from_numpy(mnist.test_labels)
+    with torch.no_grad():
+        max_diff = max(
+            float((net1(x1[i : i + 1000]) - net2(x2[i : i + 1000])).abs().max())
+            for i in range(0, len(x1), 1000)
+        )
+        same_pred = all(
+            bool((net1(x1[i : i + 1000]).argmax(1) == net2(x2[i : i + 1000]).argmax(1)).all())
+            for i in range(0, len(x1), 1000)
+        )
+    result = {
+        "shift": shift,
+        "net1_test_accuracy": evaluate(net1, x1, y),
+        "net2_test_accuracy": evaluate(net2, x2, y),
+        "max_abs_logit_difference": max_diff,
+        "same_predictions": same_pred,
+        "net2_input_range": [float(x2.min()), float(x2.max())],
+    }
+    log.info("%s", result)
+    models.save(out_checkpoint, net2, variant="shifted", metrics=result, parent=meta)
+    save_json(out_metrics, result)
+    return result
