@@ -89,6 +89,15 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def _resolve_target(model: nn.Module, x: torch.Tensor, target: Any) -> torch.Tensor:
+    """The predicted class (one no-grad forward) for None; else a validated target. A given
+    target needs only the first sample's forward pass to learn K and check the output shape."""
+    if target is None:
+        return _logits(model, x).argmax(dim=1)
+    k = _logits(model, x[:1]).shape[1]
+    return _check_target(target, torch.zeros(x.shape[0], k, device=x.device))
+
+
 def _check_target(target: Any, logits: torch.Tensor) -> torch.Tensor:
     n, k = logits.shape
     if target is None:
@@ -123,7 +132,7 @@ def attribute(
     method = _method(name)
     _check_input(x)
     with model_guard(model):
-        target = _check_target(target, _logits(model, x))
+        target = _resolve_target(model, x, target)
         maps = method.fn(model, x, target, **{**method.defaults, **params})
     return maps.detach()
 
@@ -134,7 +143,7 @@ def attribute_all_classes(name: str, model: nn.Module, x: torch.Tensor, **params
     method = _method(name)
     _check_input(x)
     with model_guard(model):
-        n, k = _logits(model, x).shape
+        n, k = x.shape[0], _logits(model, x[:1]).shape[1]
         params = {**method.defaults, **params}
         if method.all_classes is not None:
             maps = method.all_classes(model, x, **params)
@@ -168,7 +177,7 @@ def _register_competitive(base: str) -> None:
         if method.all_classes is not None:
             all_maps = method.all_classes(model, x, **params)
         else:
-            n, k = _logits(model, x).shape
+            n, k = x.shape[0], _logits(model, x[:1]).shape[1]
             xs, targets = x.repeat_interleave(k, dim=0), torch.arange(k, device=x.device).repeat(n)
             all_maps = method.fn(model, xs, targets, **params).reshape(n, k, *x.shape[1:])
         return compete(all_maps, target)

@@ -1,0 +1,69 @@
+"""Training: learns a learnable toy, is reproducible, stops at the target accuracy; network 2."""
+
+import pytest
+import torch
+from mnist_fixture import write_tiny_mnist
+
+from saliency_sanity import data, models
+from saliency_sanity.experiments.training import shifted_network, train_variant
+from saliency_sanity.io import load_json
+from saliency_sanity.train import TrainSpec
+
+
+@pytest.fixture(scope="module")
+def mnist_root(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mnist")
+    checksums = write_tiny_mnist(folder / "mirror", n_train=200, n_test=100)
+    return data.fetch_mnist(folder / "root", mirror=folder / "mirror", checksums=checksums)
+
+
+RECIPE = {"optimizer": "adam", "lr": 1e-2, "batch_size": 20, "epochs": 3}
+
+
+def test_training_learns_and_is_reproducible(tmp_path, mnist_root):
+    runs = []
+    for i in range(2):
+        ckpt, metrics = tmp_path / f"{i}.pt", tmp_path / f"{i}.json"
+        train_variant(mnist_root, "softmax_regression", "normal", RECIPE, 3, "cpu", ckpt, metrics)
+        runs.append((models.load(ckpt), load_json(metrics)))
+    (m0, r0), (m1, r1) = runs
+    assert r0["test_accuracy"] > 0.9  # ten well-separated squares: easy
+    assert r0["epochs"] == 3 and len(r0["history"]) == 3
+    for a, b in zip(m0.state_dict().values(), m1.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert r0["test_accuracy"] == r1["test_accuracy"]
+
+
+def test_permuted_labels_stop_at_target(tmp_path, mnist_root):
+    recipe = {**RECIPE, "epochs": 60, "labels": "permuted", "target_train_accuracy": 0.5,
+              "train_subset": 40}  # fmt: skip
+    result = train_variant(mnist_root, "kindermans_mlp", "random_labels", recipe, 0, "cpu",
+                           tmp_path / "r.pt", tmp_path / "r.json")  # fmt: skip
+    assert result["n_train"] == 40
+    assert result["history"][-1]["train_accuracy"] > 0.5
+    assert result["epochs"] < 60
+    # the history before the last epoch never crossed the target
+    assert all(h["train_accuracy"] <= 0.5 for h in result["history"][:-1])
+
+
+def test_unknown_optimizer_and_labels(tmp_path, mnist_root):
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        train_variant(mnist_root, "softmax_regression", "normal", {**RECIPE, "optimizer": "rmsprop"},
+                      0, "cpu", tmp_path / "a.pt", tmp_path / "a.json")  # fmt: skip
+    assert not (tmp_path / "a.pt").exists()
+    with pytest.raises(TypeError):
+        TrainSpec.from_config({**RECIPE, "epoch": 3})
+
+
+def test_shifted_network_matches_network_1(tmp_path, mnist_root):
+    train_variant(mnist_root, "kindermans_mlp", "normal", {**RECIPE, "epochs": 1}, 0, "cpu",
+                  tmp_path / "n1.pt", tmp_path / "n1.json")  # fmt: skip
+    result = shifted_network(mnist_root, tmp_path / "n1.pt", -1.0, tmp_path / "n2.pt",
+                             tmp_path / "n2.json")  # fmt: skip
+    assert result["same_predictions"]
+    assert result["max_abs_logit_difference"] < 1e-4
+    assert result["net1_test_accuracy"] == result["net2_test_accuracy"]
+    assert result["net2_input_range"] == [-1.0, 0.0]
+    net2 = models.load(tmp_path / "n2.pt")
+    net1 = models.load(tmp_path / "n1.pt")
+    assert not torch.equal(net1.layer("fc1").bias, net2.layer("fc1").bias)
