@@ -1,0 +1,354 @@
+"""LRP rules: against zennit 0.5.1, against the equations written out, and known identities."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from zennit.attribution import Gradient
+from zennit.composites import EpsilonGammaBox, LayerMapComposite, SpecialFirstLayerMapComposite
+from zennit.core import Stabilizer
+from zennit.rules import AlphaBeta, Epsilon, Gamma, Norm, Pass, ZBox
+from zennit.types import Activation, AvgPool, Convolution
+
+from saliency_sanity.attribution import attribute, attribute_all_classes
+
+# float64 throughout: the comparisons are to 1e-9, far below the 1e-6 stabilizer effects
+TOL = {"rtol": 1e-7, "atol": 1e-9}
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+def small_mlp(bias: bool = True, seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(16, 12, bias=bias), nn.ReLU(), nn.Linear(12, 8, bias=bias),
+        nn.ReLU(), nn.Linear(8, 4, bias=bias),
+    ).eval()  # fmt: skip
+
+
+def small_cnn(seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Flatten(), nn.Linear(6 * 2 * 2, 8), nn.ReLU(), nn.Linear(8, 5),
+    ).eval()  # fmt: skip
+
+
+def inputs(model: nn.Module, signed: bool, n: int = 5, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    shape = (n, 1, 4, 4) if isinstance(model[0], nn.Flatten) else (n, 1, 8, 8)
+    x = torch.randn(shape, generator=g) if signed else torch.rand(shape, generator=g)
+    return x
+
+
+def zennit_maps(model, x, target, composite) -> torch.Tensor:
+    """Zennit's relevance, starting from one-hot × logit (REPLICATION-NOTES)."""
+    with Gradient(model=model, composite=composite) as attributor:
+        _, rel = attributor(x, lambda out: nn.functional.one_hot(target, out.shape[1]) * out)
+    return rel
+
+
+def every_layer(rule) -> LayerMapComposite:
+    return LayerMapComposite(
+        [(Activation, Pass()), (AvgPool, Norm()), ((nn.Linear, Convolution), rule)]
+    )
+
+
+ZENNIT_CASES = [
+    ("lrp_0", {}, Epsilon(epsilon=1e-6)),
+    ("lrp_epsilon", {"epsilon": 0.1, "relative": False}, Epsilon(epsilon=0.1)),
+    ("lrp_epsilon", {"epsilon": 0.25}, Epsilon(epsilon=Stabilizer(0.25, norm_scale=True))),
+    ("lrp_gamma", {"gamma": 0.25}, Gamma(gamma=0.25)),
+    ("lrp_gamma", {"gamma": 1.0}, Gamma(gamma=1.0)),
+    ("lrp_alpha_beta", {}, AlphaBeta(alpha=2.0, beta=1.0)),
+    ("lrp_alpha_beta", {"alpha": 1.0, "beta": 0.0}, AlphaBeta(alpha=1.0, beta=0.0)),
+]
+
+
+@pytest.mark.parametrize("arch", [small_mlp, small_cnn])
+@pytest.mark.parametrize(("name", "params", "rule"), ZENNIT_CASES)
+def test_rules_match_zennit(arch, name, params, rule):
+    """Every rule on every dense layer; signed inputs exercise the generalised γ / αβ branches."""
+    model = arch()
+    x = inputs(model, signed=True)
+    target = torch.tensor([0, 1, 2, 3, 0])
+    ours = attribute(name, model, x, target, **params)
+    theirs = zennit_maps(model, x, target, every_layer(rule))
+    assert torch.allclose(ours, theirs, **TOL), (ours - theirs).abs().max()
+
+
+def test_composite_matches_zennit_epsilon_gamma_box_on_cnn():
+    model, target = small_cnn(), torch.tensor([4, 3, 2, 1, 0])
+    x = inputs(model, signed=False)
+    ours = attribute(
+        "lrp_composite", model, x, target, epsilon=0.1, relative=False, low=0.0, high=1.0
+    )
+    comp = EpsilonGammaBox(low=0.0, high=1.0, epsilon=0.1, gamma=0.25)
+    theirs = zennit_maps(model, x, target, comp)
+    assert torch.allclose(ours, theirs, **TOL), (ours - theirs).abs().max()
+
+
+def test_composite_on_mlp_is_box_then_epsilon_as_zennit():
+    model, target = small_mlp(), torch.tensor([0, 1, 2, 3, 3])
+    x = inputs(model, signed=False)
+    ours = attribute("lrp_composite", model, x, target, low=-0.5, high=1.5)
+    eps = Epsilon(epsilon=Stabilizer(0.25, norm_scale=True))
+    comp = SpecialFirstLayerMapComposite(
+        [(Activation, Pass()), (nn.Linear, eps)], [(nn.Linear, ZBox(low=-0.5, high=1.5))]
+    )
+    theirs = zennit_maps(model, x, target, comp)
+    assert torch.allclose(ours, theirs, **TOL), (ours - theirs).abs().max()
+
+
+# --- the equations written again, in matrix form, for a 2-layer net --------------------------
+
+
+def stab(z):
+    return z + 1e-6 * torch.where(z >= 0, 1.0, -1.0)
+
+
+def two_layer():
+    torch.manual_seed(3)
+    return nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3)).eval()
+
+
+def _by_hand(model, x, target, layer_rule):
+    """R_j = Σ_k C_jk(a) R_k layer by layer; C from the explicit contribution matrices."""
+    w1, b1, w2, b2 = (p.detach() for p in model.parameters())
+    a1 = torch.relu(x @ w1.T + b1)
+    r2 = torch.zeros(3)
+    r2[target] = (a1 @ w2.T + b2)[target]
+    r1 = layer_rule(a1, w2, b2, r2)
+    return layer_rule(x, w1, b1, r1)
+
+
+def eps_layer(eps):
+    def rule(a, w, b, r):  # montavon2019 eq. 10.2: a_j w_jk / (ε sign + Σ_j a_j w_jk + b_k)
+        contrib = a[None, :] * w  # (out, in)
+        z = contrib.sum(1) + b
+        return ((contrib / (z + eps * torch.where(z >= 0, 1.0, -1.0))[:, None]) * r[:, None]).sum(0)
+
+    return rule
+
+
+def gamma_layer(g):
+    def rule(a, w, b, r):  # eq. 10.3 for a >= 0; negative outputs use w + γ w⁻ (zennit 0.5)
+        z = a @ w.T + b
+        out = torch.zeros_like(a)
+        for sel, wm, bm in (
+            (z > 0, w + g * w.clamp(min=0), b + g * b.clamp(min=0)),
+            (z < 0, w + g * w.clamp(max=0), b + g * b.clamp(max=0)),
+        ):
+            contrib = a[None, :] * wm
+            out += ((contrib / stab(contrib.sum(1) + bm)[:, None]) * (r * sel)[:, None]).sum(0)
+        return out
+
+    return rule
+
+
+def alpha_beta_layer(alpha, beta):
+    def rule(a, w, b, r):  # bach2015 eq. 60
+        contrib = a[None, :] * w
+        cp, cn = contrib.clamp(min=0), contrib.clamp(max=0)
+        zp, zn = stab(cp.sum(1) + b.clamp(min=0)), stab(cn.sum(1) + b.clamp(max=0))
+        return ((alpha * cp / zp[:, None] - beta * cn / zn[:, None]) * r[:, None]).sum(0)
+
+    return rule
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "layer_rule"),
+    [
+        ("lrp_epsilon", {"epsilon": 0.3, "relative": False}, eps_layer(0.3)),
+        ("lrp_0", {}, eps_layer(1e-6)),
+        ("lrp_gamma", {"gamma": 0.5}, gamma_layer(0.5)),
+        ("lrp_alpha_beta", {"alpha": 2.0, "beta": 1.0}, alpha_beta_layer(2.0, 1.0)),
+        ("lrp_alpha_beta", {"alpha": 3.0, "beta": 2.0}, alpha_beta_layer(3.0, 2.0)),
+    ],
+)
+def test_rules_match_the_equations(name, params, layer_rule):
+    model = two_layer()
+    x = torch.rand(4, 6)
+    target = torch.tensor([0, 1, 2, 1])
+    ours = attribute(name, model, x, target, **params)
+    for i in range(4):
+        expected = _by_hand(model, x[i], int(target[i]), layer_rule)
+        assert torch.allclose(ours[i], expected, **TOL), (ours[i] - expected).abs().max()
+
+
+# --- identities ----------------------------------------------------------------------------
+
+
+def gradient_x_input(model, x, target):
+    x = x.clone().requires_grad_(True)
+    out = model(x).gather(1, target[:, None]).sum()
+    (g,) = torch.autograd.grad(out, x)
+    return g * x
+
+
+@pytest.mark.parametrize("arch", [lambda: small_mlp(bias=False), small_mlp, small_cnn])
+def test_lrp_0_equals_gradient_times_input(arch):
+    """On ReLU nets LRP-0 = Gradient × Input, with or without biases (REPLICATION-NOTES)."""
+    model = arch()
+    x = inputs(model, signed=False)
+    target = torch.tensor([1, 0, 3, 2, 1])
+    ours = attribute("lrp_0", model, x, target, stabilizer=1e-12)
+    assert torch.allclose(ours, gradient_x_input(model, x, target), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("lrp_0", {}),
+        ("lrp_gamma", {}),
+        ("lrp_alpha_beta", {}),
+        ("lrp_alpha_beta", {"alpha": 1.0, "beta": 0.0}),
+    ],
+)
+def test_conservation_on_bias_free_net(name, params):
+    """Σ_i R_i = target logit for conserving rules on a bias-free net (montavon2019 Sec. 10.1);
+    stabilizer 1e-12 so that its absorption (1e-6 / |z| relative) stays below the tolerance."""
+    model, target = small_mlp(bias=False), torch.tensor([0, 1, 2, 3, 0])
+    x = inputs(model, signed=False)
+    logit = model(x).gather(1, target[:, None]).squeeze(1)
+    maps = attribute(name, model, x, target, stabilizer=1e-12, **params)
+    total = maps.sum(dim=(1, 2, 3))
+    assert torch.allclose(total, logit, rtol=1e-5, atol=1e-8)
+
+
+def test_epsilon_absorbs_relevance():
+    model, target = small_mlp(bias=False), torch.tensor([0, 1, 2, 3, 0])
+    x = inputs(model, signed=False)
+    logit = model(x).gather(1, target[:, None]).squeeze(1)
+    total = attribute("lrp_epsilon", model, x, target, epsilon=1.0, relative=False).sum(
+        dim=(1, 2, 3)
+    )
+    assert (total.abs() < logit.abs() - 1e-6).all()
+
+
+def test_all_classes_equals_per_class():
+    model, x = small_cnn(), inputs(small_cnn(), signed=False, n=3)
+    all_maps = attribute_all_classes("lrp_composite", model, x)
+    assert all_maps.shape == (3, 5, 1, 8, 8)
+    for k in range(5):
+        assert torch.allclose(all_maps[:, k], attribute("lrp_composite", model, x, k), **TOL)
+
+
+def test_maxpool_average_differs_from_winner_and_conserves():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, bias=False), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(48, 4, bias=False)).eval()  # fmt: skip
+    x = torch.rand(2, 1, 8, 8)
+    win = attribute("lrp_0", model, x, 0, stabilizer=1e-12)
+    avg = attribute("lrp_0", model, x, 0, stabilizer=1e-12, maxpool="average")
+    assert not torch.allclose(win, avg)
+    # both conserve what reaches the pooling layer; winner-take-all conserves the logit
+    assert torch.allclose(win.sum((1, 2, 3)), model(x)[:, 0], rtol=1e-6)
+
+
+# --- the model is left as found; errors ------------------------------------------------------
+
+
+def _snapshot(model):
+    hooks = sum(
+        len(m._forward_hooks) + len(m._backward_hooks) + len(m._forward_pre_hooks)
+        for m in model.modules()
+    )
+    return (
+        {k: v.clone() for k, v in model.state_dict().items()},
+        hooks,
+        [m.training for m in model.modules()],
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["lrp_0", "lrp_epsilon", "lrp_gamma", "lrp_alpha_beta", "lrp_composite"]
+)
+def test_model_left_as_found(name):
+    model = small_cnn().train()
+    before = _snapshot(model)
+    attribute(name, model, inputs(model, signed=False), None)
+    after = _snapshot(model)
+    assert all(torch.equal(before[0][k], after[0][k]) for k in before[0])
+    assert before[1:] == after[1:]
+
+
+def test_unsupported_layer_raises_and_leaves_model():
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 4), nn.Tanh(), nn.Linear(4, 3)).train()
+    before = _snapshot(model)
+    with pytest.raises(ValueError, match="Tanh"):
+        attribute("lrp_epsilon", model, torch.rand(2, 1, 4, 4))
+    assert before[1:] == _snapshot(model)[1:]
+
+
+def test_non_sequential_model_raises():
+    class Branchy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 3), nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.a(x) + self.b(x)
+
+    with pytest.raises(ValueError, match="not a sequential model"):
+        attribute("lrp_0", Branchy(), torch.rand(2, 4))
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "match"),
+    [
+        ("lrp_alpha_beta", {"alpha": 1.0, "beta": 1.0}, "alpha - beta = 1"),
+        ("lrp_0", {"maxpool": "min"}, "maxpool"),
+    ],
+)
+def test_bad_parameters(name, params, match):
+    with pytest.raises(ValueError, match=match):
+        attribute(name, small_cnn(), torch.rand(2, 1, 8, 8), 0, **params)
+
+
+def test_zoo_cnn_runs_in_float32():
+    """The adebayo2018 CNN of the zoo (max-pooling, conv and dense layers), float32."""
+    from saliency_sanity.models import build
+
+    model = build("cnn").float()
+    maps = attribute_all_classes("lrp_composite", model, torch.rand(2, 1, 28, 28).float())
+    assert maps.shape == (2, 10, 1, 28, 28) and torch.isfinite(maps).all()
+
+
+class _TinyVGG(nn.Module):
+    """torchvision VGG's layout (features, adaptive avg-pool, flatten, classifier with Dropout)
+    behind a ``.net`` attribute, as the ImageNet wrapper of the zoo."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.net = nn.Module()
+        self.net.features = nn.Sequential(
+            nn.Conv2d(3, 4, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 4, 3, padding=1),
+            nn.ReLU(),
+        )
+        self.net.avgpool = nn.AdaptiveAvgPool2d((2, 2))
+        self.net.classifier = nn.Sequential(
+            nn.Linear(16, 8), nn.ReLU(), nn.Dropout(), nn.Linear(8, 3)
+        )
+
+    def forward(self, x):
+        x = self.net.avgpool(self.net.features(x))
+        return self.net.classifier(torch.flatten(x, 1))
+
+
+def test_vgg_layout_lrp_0_equals_gradient_times_input():
+    model, x, target = _TinyVGG().eval(), torch.rand(2, 3, 8, 8), torch.tensor([0, 2])
+    ours = attribute("lrp_0", model, x, target, stabilizer=1e-12)
+    assert torch.allclose(ours, gradient_x_input(model, x, target), rtol=1e-6, atol=1e-10)
