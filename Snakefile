@@ -18,6 +18,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/kindermans2017.smk"
+include: "workflow/rules/adebayo2018.smk"
+include: "workflow/rules/gupta2019.smk"
+include: "workflow/rules/samek2020.smk"
 include: "workflow/rules/report.smk"
 
 

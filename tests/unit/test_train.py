@@ -48,8 +48,9 @@ def test_permuted_labels_stop_at_target(tmp_path, mnist_root):
 
 def test_unknown_optimizer_and_labels(tmp_path, mnist_root):
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
-        train_variant(mnist_root, "softmax_regression", "normal", {**RECIPE, "optimizer": "rmsprop"},
-                      0, "cpu", tmp_path / "a.pt", tmp_path / "a.json")  # fmt: skip
+        bad = {**RECIPE, "optimizer": "rmsprop"}
+        train_variant(mnist_root, "softmax_regression", "normal", bad, 0, "cpu",
+                      tmp_path / "a.pt", tmp_path / "a.json")  # fmt: skip
     assert not (tmp_path / "a.pt").exists()
     with pytest.raises(TypeError):
         TrainSpec.from_config({**RECIPE, "epoch": 3})

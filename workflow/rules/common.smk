@@ -10,16 +10,16 @@ TRAINED = [(m, v) for m, variants in config["models"].items() for v in variants]
 MODELS = sorted({m for m, _ in TRAINED})
 VARIANTS = sorted({v for _, v in TRAINED})
 
-#: every figure entry of the gallery: (document, figure name)
-FIGURES = [
-    ("kindermans2017", "networks"),
-]
+#: the model whose randomisation results fill the scorecard's randomisation columns
+SCORECARD_MODEL = "cnn"
+
+#: every figure entry of the gallery, (document, figure name); each <doc>.smk appends its own
+FIGURES = []
 
 
 wildcard_constraints:
     model="|".join(MODELS),
     variant="|".join(VARIANTS),
-    doc="|".join(sorted({d for d, _ in FIGURES})),
 
 
 #: the software environment of every rule (the package and its pins)
@@ -53,3 +53,23 @@ def figure_files(doc, name, kinds=("png", "pdf", "csv")):
 
 def entry(doc, name):
     return f"results/report/{doc}/{name}.json"
+
+
+def gupta2019_run(key):
+    """Input/params function for gupta2019's randomisation rules: item ``key`` of the run
+    ``{run}`` in GUPTA2019_RUNS (defined in gupta2019.smk)."""
+
+    def lookup(wildcards):
+        return GUPTA2019_RUNS[wildcards.run][key]
+
+    return lookup
+
+
+def patterns_file(model, variant="normal", estimator="{estimator}"):
+    """Cached PatternNet patterns of a trained model (kindermans2017)."""
+    return f"results/patterns/{model}/{variant}_{estimator}.pt"
+
+
+def shift_maps(shift):
+    """The maps of both networks under one input shift (kindermans2017)."""
+    return f"results/kindermans2017/shift_{shift}.npz"

@@ -83,8 +83,7 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         out = model(x)
     if out.dim() != 2 or out.shape[0] != x.shape[0]:
         raise ValueError(
-            f"model must return logits of shape (N, K) = ({x.shape[0]}, K), "
-            f"got {tuple(out.shape)}"
+            f"model must return logits of shape (N, K) = ({x.shape[0]}, K), got {tuple(out.shape)}"
         )
     return out
 
@@ -137,7 +136,9 @@ def attribute(
     return maps.detach()
 
 
-def attribute_all_classes(name: str, model: nn.Module, x: torch.Tensor, **params: Any) -> torch.Tensor:
+def attribute_all_classes(
+    name: str, model: nn.Module, x: torch.Tensor, **params: Any
+) -> torch.Tensor:
     """Maps for every class, shape (N, K, *x.shape[1:]), sharing the forward pass where the
     method supports it (one forward, batched backward over classes)."""
     method = _method(name)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from saliency_sanity import viz
 from saliency_sanity.figures._plot import pyplot, save
-from saliency_sanity.io import save_csv
+from saliency_sanity.io import load_npz, save_csv
 from saliency_sanity.report import Claim, write_entry
 
 DOC = "kindermans2017"
@@ -159,9 +161,10 @@ def networks(shifted: dict, trained: dict[str, dict], png, pdf, csv, entry) -> N
         caption=(
             f"Network 1: MLP 3x1024 ReLU on inputs in [0,1], trained {_epochs_note(net1)} of SGD. "
             f"Network 2: the same weights with first-layer bias b2 = b1 - W m2 (m2 = "
-            f"{shifted['shift']}), inputs in [-1,0]. Right: test accuracy per epoch of every "
-            "trained model (dashed: training accuracy against permuted labels). Training lengths: "
-            + "; ".join(f"{k}: {_epochs_note(m)}" for k, m in trained.items())
+            f"{shifted['shift']}), inputs in [-1,0]. Right: test accuracy per epoch (first 2000 "
+            "test images; the table uses all 10 000) of every trained model (dashed: training "
+            "accuracy against permuted labels). Training lengths and devices: "
+            + "; ".join(f"{k}: {_epochs_note(m)} on {m['device']}" for k, m in trained.items())
             + "."
         ),
         statement="Both networks reach 98.3% test accuracy and give the same outputs.",
@@ -174,3 +177,353 @@ def networks(shifted: dict, trained: dict[str, dict], png, pdf, csv, entry) -> N
         files=[png, pdf, csv],
         claims=networks_claims(shifted, trained),
     )
+
+
+# --- input invariance (Secs. 3-4, Figs. 1-5) -----------------------------------------------
+
+#: a map is "invariant" when it changes by less than this fraction of network 1's peak:
+#: float32 rounding of the first layer's pre-activations is ~1e-6 relative, the margin covers a
+#: ReLU flipped by it
+INVARIANT_TOL = 1e-3
+#: "clearly non-zero": the maps differ by more than 5% of network 1's peak
+NONZERO = 0.05
+#: methods the paper finds input invariant (plus IG with the black reference for constant shifts)
+PAPER_INVARIANT = ("gradient", "guided_backprop", "pattern_net", "pattern_attribution")
+SIGNAL_METHODS = ("gradient", "pattern_net", "guided_backprop")
+ATTRIBUTION_METHODS = (
+    "gradient_input",
+    "integrated_gradients_zero",
+    "integrated_gradients_black",
+    "deep_taylor_zero",
+    "pattern_attribution",
+)
+
+ALL_METHODS = (*SIGNAL_METHODS, *ATTRIBUTION_METHODS)
+#: figure -> (methods, in rows; title; the paper's statement)
+SHIFT_FIGURES = {
+    "gradient_signal": (
+        SIGNAL_METHODS,
+        "Gradient and signal methods are input invariant (Fig. 2)",
+        "Gradient, PatternNet and Guided Backprop give identical maps for network 1 and network "
+        "2 (constant shift): they are input invariant.",
+    ),
+    "attribution_shift": (
+        ATTRIBUTION_METHODS,
+        "Attribution methods under a constant shift (Fig. 3)",
+        "Gradient x Input, IG with the zero reference and DTD with the LRP (z-rule) root point "
+        "change under the constant shift; IG with the black reference and PatternAttribution "
+        "do not.",
+    ),
+    "checkerboard_shift": (
+        ALL_METHODS,
+        "A checkerboard shift (Fig. 4)",
+        "With a checkerboard shift even IG with the black reference fails (the shift shows up "
+        "in its map), as do Gradient x Input, IG (zero) and DTD (z-rule); Gradient, Guided "
+        "Backprop, PatternNet and PatternAttribution are unchanged.",
+    ),
+    "cat_shift": (
+        ALL_METHODS,
+        "A shift that draws a cat (Fig. 5)",
+        "A shift m2 = ŝ / ∇f1(x) - x, clipped to [-0.3, 0.3], makes the reference-based "
+        "attributions (Gradient x Input, IG, DTD z-rule) show a hand-drawn cat, while "
+        "Gradient, Guided Backprop, PatternNet and PatternAttribution are unchanged.",
+    ),
+}
+
+
+def _str(value) -> str:
+    return str(np.asarray(value).item())
+
+
+def paper_invariant(method: str, shift: str) -> bool:
+    """Whether kindermans2017 finds ``method`` invariant under ``shift``."""
+    return method in PAPER_INVARIANT or (
+        method == "integrated_gradients_black" and shift == "constant"
+    )
+
+
+def invariance_table(results: dict) -> pd.DataFrame:
+    """One row per map name and digit: the relative difference between the two networks."""
+    from saliency_sanity.experiments.kindermans2017 import relative_difference
+
+    names = [str(n) for n in results["methods"]]
+    rows = []
+    for k, name in enumerate(names):
+        m1, m2 = results["maps1"][k], results["maps2"][k]
+        score = relative_difference(m1, m2)
+        for i in range(len(m1)):
+            rows.append(
+                {
+                    "shift": _str(results["shift"]),
+                    "method": name,
+                    "test_index": int(results["indices"][i]),
+                    "label": int(results["labels"][i]),
+                    "target": int(results["target"][i]),
+                    "relative_difference": float(score[i]),
+                    "max_abs_difference": float(np.abs(m1[i] - m2[i]).max()),
+                    "max_abs_net1": float(np.abs(m1[i]).max()),
+                    "max_abs_logit_difference": float(results["max_abs_logit_difference"][i]),
+                    "pattern_estimator": _str(results["estimator"]),
+                    "pattern_images": int(results["pattern_images"]),
+                    "ig_steps": int(results["ig_steps"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def invariance_claims(table: pd.DataFrame, methods, figure: str) -> list[Claim]:
+    """``kindermans2017.invariance.<shift>.<method>``: max over the digits of the score."""
+    from saliency_sanity.experiments.kindermans2017 import LABELS
+
+    shift = str(table["shift"].iloc[0])
+    claims = []
+    for method in methods:
+        measured = float(table.loc[table["method"] == method, "relative_difference"].max())
+        invariant = paper_invariant(method, shift)
+        label = LABELS[method]
+        if method.startswith("pattern") and "pattern_estimator" in table:
+            label += f" ({table['pattern_estimator'].iloc[0]} estimator)"
+        claims.append(
+            Claim(
+                f"{DOC}.invariance.{shift}.{method}",
+                DOC,
+                f"{DOC}/{figure}",
+                f"{label} is {'' if invariant else 'not '}input invariant under the "
+                f"{shift} shift (max |map2 - map1| / max |map1|)",
+                measured,
+                f"~0 (< {INVARIANT_TOL:g})" if invariant else f"clearly non-zero (> {NONZERO:g})",
+                measured < INVARIANT_TOL if invariant else measured > NONZERO,
+            )
+        )
+    return claims
+
+
+def _label(name: str, estimator: str) -> str:
+    from saliency_sanity.experiments.kindermans2017 import LABELS
+
+    for method in ("pattern_net", "pattern_attribution"):
+        for est in ("relu", "linear"):
+            if name in (method, f"{method}_{est}"):
+                est = est if name != method else estimator
+                return f"{LABELS[method]}\n({est} estimator)"
+    return LABELS[name]
+
+
+def _rows(methods, estimator: str) -> list[str]:
+    """The figure's methods, then the pattern methods with the other estimator (both shown)."""
+    other = "linear" if estimator == "relu" else "relu"
+    extra = [f"{m}_{other}" for m in methods if m in ("pattern_net", "pattern_attribution")]
+    return [*methods, *extra]
+
+
+def _grid(results: dict, methods, png, pdf) -> None:
+    """Rows: the inputs, then one row per method; columns: network 1 | network 2 per digit."""
+    from saliency_sanity.experiments.kindermans2017 import relative_difference
+
+    estimator = _str(results["estimator"])
+    methods = _rows(methods, estimator)
+    names = [str(n) for n in results["methods"]]
+    n_img = len(results["x1"])
+    plt = pyplot()
+    fig, axes = plt.subplots(
+        len(methods) + 1,
+        2 * n_img,
+        figsize=(1.25 * 2 * n_img + 0.8, 1.3 * (len(methods) + 1)),
+        squeeze=False,
+    )
+    for i in range(n_img):
+        for j, key in enumerate(("x1", "x2")):
+            ax = axes[0, 2 * i + j]
+            img = results[key][i, 0]
+            ax.imshow(img, cmap="gray", vmin=float(img.min()), vmax=float(img.max()))
+            ax.set_title(
+                f"digit {int(results['labels'][i])}: net {j + 1}\n"
+                f"x{' + m2' if j else ''} in [{img.min():.2g}, {img.max():.2g}]",
+                fontsize=6,
+            )
+    for r, method in enumerate(methods, start=1):
+        k = names.index(method)
+        score = relative_difference(results["maps1"][k], results["maps2"][k])
+        for i in range(n_img):
+            for j, key in enumerate(("maps1", "maps2")):
+                ax = axes[r, 2 * i + j]
+                ax.imshow(viz.diverging(results[key][k, i][None])[0], cmap="bwr", vmin=-1, vmax=1)
+                if j:
+                    ax.set_xlabel(f"Δ = {score[i]:.1e}", fontsize=6, labelpad=1)
+        axes[r, 0].set_ylabel(_label(method, estimator), fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_ylabel("input", fontsize=7)
+    fig.tight_layout(pad=0.3, h_pad=0.4, w_pad=0.2)
+    save(fig, png, pdf)
+
+
+def _settings_note(results: dict) -> str:
+    return (
+        f"{len(results['x1'])} test-bed digits, target = the predicted class (the same for both "
+        f"networks); IG with {int(results['ig_steps'])} steps; PatternNet/PatternAttribution "
+        f"patterns fitted with the '{_str(results['estimator'])}' estimator on "
+        f"{int(results['pattern_images'])} training images (iNNvestigate: the whole training "
+        "set), network 2's on its own shifted inputs x + m2. Maps are signed, each divided by its "
+        "99th percentile of |map| (bwr, clipped to [-1, 1]). Δ under each network-2 map: "
+        "max |map2 - map1| / max |map1|; the claims take its max over the digits, and call a "
+        f"method invariant below {INVARIANT_TOL:g}, clearly not above {NONZERO:g}"
+    )
+
+
+def _pattern_note(table: pd.DataFrame, estimator: str) -> str:
+    """Both estimators' scores for PatternNet/PatternAttribution, and a plain warning when the
+    configured estimator breaks the paper's invariance claim."""
+    parts, broken = [], []
+    for method in ("pattern_net", "pattern_attribution"):
+        for est in ("relu", "linear"):
+            score = float(
+                table.loc[table["method"] == f"{method}_{est}", "relative_difference"].max()
+            )
+            parts.append(f"{method} ({est} estimator) {score:.2e}")
+            if est == estimator and score >= INVARIANT_TOL:
+                broken.append(f"{method} with the {est} estimator is NOT invariant ({score:.2e})")
+    text = "Pattern methods, both estimators: " + ", ".join(parts) + "."
+    if broken:
+        text += f" {'; '.join(broken)}: the paper's invariance claim does not hold with it."
+    return text
+
+
+def _logit_note(results: dict) -> str:
+    return (
+        f"Network 2 predicts exactly as network 1 on all {int(results['n_test'])} test images "
+        "(checked; max |logit difference| "
+        f"{float(np.max(results['max_abs_logit_difference'])):.2e})."
+    )
+
+
+def _measured(table: pd.DataFrame, methods, estimator: str) -> str:
+    scores = ", ".join(
+        f"{m} {table.loc[table['method'] == m, 'relative_difference'].max():.2e}" for m in methods
+    )
+    return f"max relative map difference: {scores}." + (
+        " " + _pattern_note(table, estimator) if _has_patterns(methods) else ""
+    )
+
+
+def _has_patterns(methods) -> bool:
+    return any(m.startswith("pattern") for m in methods)
+
+
+def shift_figure(npz, figure: str, png, pdf, csv, entry) -> pd.DataFrame:
+    """One net1-vs-net2 figure of a shift (Figs. 2-5, see :data:`SHIFT_FIGURES`): grid,
+    numbers CSV and the invariance claims of its methods."""
+    if figure not in SHIFT_FIGURES:
+        raise ValueError(f"unknown figure {figure!r}; known: {sorted(SHIFT_FIGURES)}")
+    methods, title, statement = SHIFT_FIGURES[figure]
+    results = load_npz(npz)
+    table = invariance_table(results)
+    save_csv(csv, table)
+    _grid(results, methods, png, pdf)
+    estimator, shift = _str(results["estimator"]), _str(results["shift_description"])
+    write_entry(
+        entry,
+        doc=DOC,
+        name=figure,
+        title=title,
+        caption=(
+            f"Network 1 on x (columns 'net 1') and network 2 on x + m2 ('net 2'), {shift}; "
+            f"first row: the inputs. {_settings_note(results)}. {_logit_note(results)}"
+            + (f" {_pattern_note(table, estimator)}" if _has_patterns(methods) else "")
+        ),
+        statement=statement,
+        measured=_measured(table, methods, estimator),
+        files=[png, pdf, csv],
+        claims=invariance_claims(table, methods, figure),
+    )
+    return table
+
+
+def reference_points(npz, png, pdf, csv, entry) -> pd.DataFrame:
+    """Fig. 1 (MNIST analogue): IG with the zero and the black reference, DTD with the zero
+    (LRP z-rule) and the pattern root point, for network 1 ([0,1]) and network 2 ([-1,0])."""
+    from saliency_sanity.experiments.kindermans2017 import relative_difference
+
+    results = load_npz(npz)
+    names = [str(n) for n in results["methods"]]
+    pairs = {
+        "IG: zero vs black reference": ("integrated_gradients_zero", "integrated_gradients_black"),
+        "DTD: zero (LRP z-rule) vs pattern root point": ("deep_taylor_zero", "pattern_attribution"),
+    }
+    columns = [
+        ("integrated_gradients_zero", "IG, zero reference"),
+        ("integrated_gradients_black", "IG, black reference"),
+        ("deep_taylor_zero", "DTD, zero root\n(LRP z-rule)"),
+        ("pattern_attribution", "DTD, pattern root\n(PatternAttribution)"),
+    ]
+    rows = []
+    for net, key in (("network 1", "maps1"), ("network 2", "maps2")):
+        for pair, (a, b) in pairs.items():
+            score = relative_difference(results[key][names.index(a)], results[key][names.index(b)])
+            for i, s in enumerate(score):
+                rows.append(
+                    {
+                        "network": net,
+                        "comparison": pair,
+                        "test_index": int(results["indices"][i]),
+                        "relative_difference": float(s),
+                    }
+                )
+    table = pd.DataFrame(rows)
+    save_csv(csv, table)
+
+    n_img = len(results["x1"])
+    plt = pyplot()
+    fig, axes = plt.subplots(
+        2 * n_img, 1 + len(columns), figsize=(7.0, 1.45 * 2 * n_img), squeeze=False
+    )
+    for i in range(n_img):
+        for j, (net, xkey, mkey) in enumerate((("net 1", "x1", "maps1"), ("net 2", "x2", "maps2"))):
+            r = 2 * i + j
+            img = results[xkey][i, 0]
+            axes[r, 0].imshow(img, cmap="gray", vmin=float(img.min()), vmax=float(img.max()))
+            axes[r, 0].set_ylabel(f"{net}\nx in [{img.min():.2g}, {img.max():.2g}]", fontsize=6)
+            for c, (method, label) in enumerate(columns, start=1):
+                m = results[mkey][names.index(method), i]
+                axes[r, c].imshow(viz.diverging(m[None])[0], cmap="bwr", vmin=-1, vmax=1)
+                if r == 0:
+                    axes[r, c].set_title(label, fontsize=7)
+    axes[0, 0].set_title("input", fontsize=7)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout(pad=0.3, h_pad=0.3, w_pad=0.2)
+    save(fig, png, pdf)
+
+    def mean(net, pair):
+        sel = (table["network"] == net) & (table["comparison"] == pair)
+        return float(table.loc[sel, "relative_difference"].mean())
+
+    ig, dtd = pairs
+    write_entry(
+        entry,
+        doc=DOC,
+        name="reference_points",
+        title="Reference points change the attribution (Fig. 1, MNIST analogue)",
+        caption=(
+            "Integrated Gradients with the zero and the black (per-image minimum) reference, and "
+            "Deep Taylor decomposition with the zero root point (LRP z-rule) and the pattern root "
+            "point (PatternAttribution), for network 1 (inputs in [0,1]) and network 2 (the same "
+            "function on inputs in [-1,0]). On MNIST the black image of network 1 is the zero "
+            "image, so its two IG maps coincide; for network 2 zero is a white image. "
+            f"{_settings_note(results)}. The paper's Fig. 1 uses VGG-16 on ImageNet."
+        ),
+        statement=(
+            "IG and DTD explain relative to a reference point; the attribution depends on its "
+            "choice."
+        ),
+        measured=(
+            "mean over the digits of max |map_a - map_b| / max |map_a|: "
+            f"IG zero vs black: network 1 {mean('network 1', ig):.2e}, network 2 "
+            f"{mean('network 2', ig):.2e}; DTD zero vs pattern root: network 1 "
+            f"{mean('network 1', dtd):.2e}, network 2 {mean('network 2', dtd):.2e}."
+        ),
+        files=[png, pdf, csv],
+    )
+    return table

@@ -1,0 +1,365 @@
+"""gupta2019 experiments: competition for pixels (CGI, CLRP, CDASP) on MNIST models.
+
+Gupta & Arora, "A simple technique to enable saliency methods to pass the sanity checks" (ICLR
+2020 submission; arXiv:1905.12152 "A simple saliency method that passes the sanity checks").
+Competition (Sec. 3): compute a base map for every class; a pixel keeps its score for the
+explained class only if it is positive and the largest over the classes, or negative and the
+smallest (:func:`saliency_sanity.attribution.compete`).
+
+Everything here computes the base method once for all classes
+(:func:`saliency_sanity.attribution.attribute_all_classes`: one forward, batched backward) and
+takes both the plain map (the explained class's slice) and the competitive map from those same
+maps, so CGI costs no more than GI for all classes. Results go to ``.npz`` files read by
+:mod:`saliency_sanity.figures.gupta2019`; nothing here draws.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from saliency_sanity import data, models, randomization, runtime
+from saliency_sanity.attribution import attribute, attribute_all_classes, compete
+from saliency_sanity.experiments.testbed import load_testbed
+from saliency_sanity.io import save_npz
+
+log = logging.getLogger(__name__)
+
+#: Randomisation procedures by config name: gupta2019's "layerwise" is adebayo2018's independent.
+PROCEDURES = {"cascading": randomization.cascading, "independent": randomization.independent}
+
+
+# --------------------------------------------------------------------------------------------
+# building blocks (tensors in, tensors / arrays out)
+
+
+def all_class_maps(
+    method: str, model: nn.Module, x: torch.Tensor, images_per_batch: int = 100, **params: Any
+) -> torch.Tensor:
+    """Maps of ``method`` for every class, (N, K, *x.shape[1:]), ``images_per_batch`` at a time.
+
+    ``params`` go to the method (e.g. DASP's own ``batch_size``)."""
+    chunks = [
+        attribute_all_classes(method, model, xb, **params) for xb in x.split(images_per_batch)
+    ]
+    return torch.cat(chunks)
+
+
+def pick(all_maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The explained class's maps (N, ...) out of maps for all classes (N, K, ...)."""
+    return all_maps[torch.arange(len(all_maps), device=all_maps.device), target.long()]
+
+
+def plain_and_competitive(
+    all_maps: torch.Tensor, target: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(base map, competitive map) of ``target`` from the same all-class maps (N, K, ...)."""
+    return pick(all_maps, target), compete(all_maps, target)
+
+
+def mass(maps) -> np.ndarray:
+    """Sum of |m| per map: (N, ...) -> (N,) float64."""
+    m = np.asarray(maps.detach().cpu() if hasattr(maps, "detach") else maps, dtype=np.float64)
+    return np.abs(m.reshape(len(m), -1)).sum(axis=1)
+
+
+def mass_ratio(maps, reference) -> np.ndarray:
+    """Per map, sum |m| over sum |reference| (N,); NaN where the reference is all zero."""
+    num, den = mass(maps), mass(reference)
+    return np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)
+
+
+def fit_mixtures(scores, components=(2, 3), seed: int = 0) -> list[dict[str, Any]]:
+    """Gaussian mixtures (sklearn, seeded) with each number of components fitted to 1-d scores.
+
+    The scores are standardised before fitting (sklearn's variance floor ``reg_covar`` = 1e-6
+    would otherwise swamp GI scores of order 1e-3) and the parameters mapped back. Returns one
+    dict per fit: ``k``, ``weights``, ``means``, ``stds`` (components sorted by mean) and
+    ``bic`` (of the standardised scores: comparable between fits, not across data sets).
+    """
+    from sklearn.mixture import GaussianMixture
+
+    s = np.asarray(scores, dtype=np.float64).reshape(-1, 1)
+    center, scale = s.mean(), s.std()
+    if not scale > 0:
+        raise ValueError("cannot fit a mixture to constant scores")
+    z = (s - center) / scale
+    fits = []
+    for k in components:
+        gmm = GaussianMixture(n_components=int(k), random_state=seed, n_init=3).fit(z)
+        order = np.argsort(gmm.means_.ravel())
+        fits.append(
+            {
+                "k": int(k),
+                "weights": gmm.weights_[order],
+                "means": center + scale * gmm.means_.ravel()[order],
+                "stds": scale * np.sqrt(gmm.covariances_.reshape(-1))[order],
+                "bic": float(gmm.bic(z)),
+            }
+        )
+    return fits
+
+
+def randomization_maps(
+    model: nn.Module,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    methods: Mapping[str, Mapping[str, Any]],
+    procedure: str = "cascading",
+    seed: int = 0,
+    explained: str = "randomized_prediction",
+    batch_size: int = 100,
+) -> dict[str, np.ndarray]:
+    """Plain and competitive maps of every method after each randomisation step.
+
+    Parameters
+    ----------
+    model
+        A zoo model (``layer_order``, ``init_layer``); left untouched.
+    x, labels
+        Images (N, C, H, W) and their true labels (N,).
+    methods
+        Base method name -> parameters, e.g. ``{"gradient_input": {}}``. For each, the maps of
+        all classes are computed once per step; the plain map and the competitive map of the
+        explained class are both taken from them.
+    procedure
+        ``"cascading"`` or ``"independent"`` (gupta2019's "layerwise").
+    explained
+        Which class is explained after randomisation
+        (:func:`saliency_sanity.randomization.explained_class`).
+
+    Returns
+    -------
+    dict of arrays: ``steps`` (S,), ``accuracy`` (S,) on ``(x, labels)``, ``logits`` (S, N, K),
+    ``targets`` (S, N), and per method ``maps_<m>`` and ``maps_competitive_<m>`` (S, N, H, W,
+    channels summed), ``sums_<m>`` (S, N, K) sum of each class's map (for completeness) and
+    ``seconds_<m>`` (S,) wall time of the all-class maps.
+    """
+    if procedure not in PROCEDURES:
+        raise ValueError(f"procedure must be one of {sorted(PROCEDURES)}, got {procedure!r}")
+    steps = PROCEDURES[procedure](model, seed)
+    original_pred = None
+    out: dict[str, list] = {"steps": [], "accuracy": [], "logits": [], "targets": []}
+    for key in methods:
+        for prefix in ("maps", "maps_competitive", "sums", "seconds"):
+            out[f"{prefix}_{key}"] = []
+    total = len(model.layer_order) + 1
+    for name, net in tqdm(steps, desc=f"{procedure} randomisation", unit="step", total=total):
+        with torch.no_grad():
+            logits = torch.cat([net(xb) for xb in x.split(batch_size)])
+        if original_pred is None:
+            original_pred = logits.argmax(dim=1)
+        target = randomization.explained_class(
+            explained, randomized_logits=logits, labels=labels, original_pred=original_pred
+        ).to(x.device)
+        out["steps"].append(name)
+        out["accuracy"].append((logits.argmax(1).cpu() == labels.cpu()).float().mean().item())
+        out["logits"].append(logits.cpu().numpy())
+        out["targets"].append(target.cpu().numpy())
+        for key, params in methods.items():
+            start = time.perf_counter()
+            all_maps = all_class_maps(key, net, x, batch_size, **params)
+            out[f"seconds_{key}"].append(time.perf_counter() - start)
+            plain, comp = plain_and_competitive(all_maps, target)
+            out[f"maps_{key}"].append(plain.sum(dim=1).cpu().numpy())
+            out[f"maps_competitive_{key}"].append(comp.sum(dim=1).cpu().numpy())
+            out[f"sums_{key}"].append(all_maps.flatten(2).sum(2).cpu().numpy())
+            log.info("%s %s: %.2f s", name, key, out[f"seconds_{key}"][-1])
+        del net
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# experiments (paths in, .npz out); one per figure of FIGURES.md's gupta2019 table
+
+
+def _setup(checkpoint, mnist_root, testbed, device, n_images=None):
+    dev = runtime.device(device)
+    model, meta = models.load_checkpoint(checkpoint, dev)
+    x, labels, indices = load_testbed(mnist_root, testbed, model.encoding)
+    if n_images is not None:
+        x, labels, indices = x[:n_images], labels[:n_images], indices[:n_images]
+    return model, x.to(dev), labels, indices, meta
+
+
+def _predict(model, x, batch_size=256):
+    with torch.no_grad():
+        return torch.cat([model(xb) for xb in x.split(batch_size)])
+
+
+def all_logits(
+    checkpoint, mnist_root, testbed, digit: int, device: str, out: str | Path
+) -> dict[str, np.ndarray]:
+    """Fig. 1: Gradient x Input for all 10 logits of the first test-bed image of ``digit``, and
+    the competitive map of every class (the CGI map of the explained class is one of them).
+
+    When the test-bed has no such digit (tiny test-beds), the first test-set image of it is used
+    and ``source`` says so."""
+    model, x, labels, indices, _ = _setup(checkpoint, mnist_root, testbed, device)
+    where = np.flatnonzero(labels.numpy() == digit)
+    source = "test-bed"
+    if len(where) == 0:
+        mnist = data.load_mnist(mnist_root)
+        where = np.flatnonzero(mnist.test_labels == digit)
+        if len(where) == 0:
+            raise ValueError(f"the MNIST test set has no image of digit {digit}")
+        source = "test set"
+        indices = where[:1]
+        labels = torch.from_numpy(mnist.test_labels[indices])
+        x = data.encode(mnist.test_images[indices], model.encoding).to(x.device)
+        where = np.zeros(1, dtype=np.int64)
+    i = int(where[0])
+    xi = x[i : i + 1]
+    logits = _predict(model, xi)
+    all_maps = attribute_all_classes("gradient_input", model, xi)  # (1, K, 1, H, W)
+    k = all_maps.shape[1]
+    competitive = torch.cat(
+        [compete(all_maps, torch.tensor([c], device=x.device)) for c in range(k)]
+    )
+    result = {
+        "x": xi[0, 0].cpu().numpy(),
+        "label": int(labels[i]),
+        "index": int(indices[i]),
+        "source": source,
+        "logits": logits[0].cpu().numpy(),
+        "prediction": int(logits.argmax(1)[0]),
+        "maps": all_maps[0, :, 0].cpu().numpy(),
+        "competitive": competitive[:, 0].cpu().numpy(),
+    }
+    save_npz(out, **result)
+    return result
+
+
+def score_histogram(
+    checkpoint, mnist_root, testbed, n_images, components, seed: int, device: str, out
+) -> dict[str, np.ndarray]:
+    """Fig. 2: Gradient x Input scores for the predicted class over the test-bed, with fitted
+    Gaussian mixtures. Pixels with input exactly 0 (MNIST background) have score exactly 0 by
+    construction; they are counted but left out of the scores and the fits."""
+    model, x, _, _, _ = _setup(checkpoint, mnist_root, testbed, device, n_images)
+    pred = _predict(model, x).argmax(1)
+    maps = (
+        torch.cat(
+            [
+                attribute("gradient_input", model, xb, tb)
+                for xb, tb in zip(x.split(100), pred.split(100), strict=True)
+            ]
+        )
+        .cpu()
+        .numpy()
+    )
+    nonzero = x.cpu().numpy() != 0
+    scores = maps[nonzero]
+    fits = fit_mixtures(scores, components, seed)
+    result: dict[str, Any] = {
+        "scores": scores.astype(np.float32),
+        "n_images": len(x),
+        "n_pixels": maps.size,
+        "n_zero_input": int((~nonzero).sum()),
+        "components": np.asarray([f["k"] for f in fits]),
+        "bic": np.asarray([f["bic"] for f in fits]),
+    }
+    for f in fits:
+        for key in ("weights", "means", "stds"):
+            result[f"{key}_{f['k']}"] = f[key]
+    save_npz(out, **result)
+    return result
+
+
+def approximate_completeness(
+    checkpoints: Mapping[str, str | Path], mnist_root, testbed, n_images, device: str, out
+) -> dict[str, np.ndarray]:
+    """Fig. 3 (GI part): sum of the Gradient x Input map vs the logit, every class of every
+    test-bed image, per model (nets with biases). DASP's points come from the cascading_cdasp
+    experiment (the trained network's step), so DASP is not run twice."""
+    result: dict[str, Any] = {"models": np.asarray(list(checkpoints))}
+    for name, path in checkpoints.items():
+        model, x, _, _, _ = _setup(path, mnist_root, testbed, device, n_images)
+        all_maps = all_class_maps("gradient_input", model, x)
+        result[f"sums_{name}"] = all_maps.flatten(2).sum(2).cpu().numpy()
+        result[f"logits_{name}"] = _predict(model, x).cpu().numpy()
+    save_npz(out, **result)
+    return result
+
+
+def cgi_maps(checkpoint, mnist_root, testbed, n_images, device: str, out) -> dict[str, np.ndarray]:
+    """Fig. 4: GI and CGI maps (predicted class) for the first ``n_images`` test-bed images."""
+    model, x, labels, indices, _ = _setup(checkpoint, mnist_root, testbed, device, n_images)
+    pred = _predict(model, x).argmax(1)
+    gi, cgi = plain_and_competitive(all_class_maps("gradient_input", model, x), pred)
+    result = {
+        "x": x[:, 0].cpu().numpy(),
+        "labels": labels.numpy(),
+        "indices": indices,
+        "predictions": pred.cpu().numpy(),
+        "gi": gi[:, 0].cpu().numpy(),
+        "cgi": cgi[:, 0].cpu().numpy(),
+    }
+    save_npz(out, **result)
+    return result
+
+
+def randomization_experiment(
+    checkpoint,
+    mnist_root,
+    testbed,
+    procedure: str,
+    methods: Mapping[str, Mapping[str, Any]],
+    n_images,
+    seed: int,
+    explained: str,
+    device: str,
+    out,
+    batch_size: int = 100,
+) -> dict[str, np.ndarray]:
+    """Figs. 5, 6, 8-10 and competition_rank: :func:`randomization_maps` on test-bed images."""
+    model, x, labels, indices, _ = _setup(checkpoint, mnist_root, testbed, device, n_images)
+    log.info("%s randomisation of %s on %d images: %s", procedure, model.name, len(x), methods)
+    result = randomization_maps(model, x, labels, methods, procedure, seed, explained, batch_size)
+    result.update(
+        x=x[:, 0].cpu().numpy(),
+        labels=labels.numpy(),
+        indices=indices,
+        methods=np.asarray(list(methods)),
+        model=model.name,
+        procedure=procedure,
+        explained=explained,
+        device=str(x.device),
+    )
+    for key, params in methods.items():
+        for p, v in params.items():
+            if isinstance(v, int | float | str):
+                result[f"param_{key}_{p}"] = v
+    save_npz(out, **result)
+    return result
+
+
+def data_randomization(
+    normal, random_labels, mnist_root, testbed, n_images, device: str, out
+) -> dict[str, np.ndarray]:
+    """Fig. 7: GI and CGI (predicted class) of the normally trained and the permuted-label net."""
+    result: dict[str, Any] = {}
+    for name, path in (("normal", normal), ("random_labels", random_labels)):
+        model, x, labels, indices, _ = _setup(path, mnist_root, testbed, device, n_images)
+        logits = _predict(model, x)
+        pred = logits.argmax(1)
+        gi, cgi = plain_and_competitive(all_class_maps("gradient_input", model, x), pred)
+        result.update(
+            {
+                f"predictions_{name}": pred.cpu().numpy(),
+                f"logits_{name}": logits.cpu().numpy(),
+                f"gi_{name}": gi[:, 0].cpu().numpy(),
+                f"cgi_{name}": cgi[:, 0].cpu().numpy(),
+            }
+        )
+    result.update(x=x[:, 0].cpu().numpy(), labels=labels.numpy(), indices=indices)
+    save_npz(out, **result)
+    return result

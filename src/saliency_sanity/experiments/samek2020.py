@@ -1,0 +1,437 @@
+"""samek2020 experiments (Samek & Montavon 2020 tutorial, Part 2: methods for explaining DNNs).
+
+Each function loads trained models and the test-bed, computes attributions (target: the
+predicted class) and writes one ``.npz`` of arrays that the figure functions in
+:mod:`saliency_sanity.figures.samek2020` draw from. Maps are stored as (N, 28, 28) (the
+MNIST channel squeezed), float32.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from saliency_sanity import data, runtime
+from saliency_sanity.attribution import attribute
+from saliency_sanity.attribution._utils import input_gradients
+from saliency_sanity.experiments.testbed import load_testbed
+from saliency_sanity.io import save_npz
+from saliency_sanity.models import load_checkpoint
+
+log = logging.getLogger(__name__)
+
+#: relative differences are max|a - b| / max|b| per image; images whose reference map is all
+#: zero (max|b| below this) are left out (their ratio is undefined)
+ZERO_MAP = 1e-12
+
+
+def _setup(checkpoint, mnist_root, testbed, device, images: int | None = None):
+    dev = runtime.device(device)
+    model, _ = load_checkpoint(checkpoint, dev)
+    x, labels, indices = load_testbed(mnist_root, testbed, model.encoding)
+    if images is not None:
+        x, labels, indices = x[:images], labels[:images], indices[:images]
+    return model, x.to(dev), labels, indices
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    """(N, 1, H, W) maps -> float32 (N, H, W) on the CPU."""
+    a = t.detach().cpu().float().numpy()
+    return a[:, 0] if a.ndim == 4 and a.shape[1] == 1 else a
+
+
+def _logits(model, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        return model(x)
+
+
+def relative_max_difference(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+    """Per image max|a - b| / max|b| (NaN where b is all zero)."""
+    diff = (a - b).flatten(1).abs().amax(1)
+    scale = b.flatten(1).abs().amax(1)
+    out = torch.where(scale > ZERO_MAP, diff / scale.clamp(min=ZERO_MAP), torch.nan)
+    return out.double().cpu().numpy()
+
+
+def _timed(name: str, model, x, **params) -> tuple[torch.Tensor, float]:
+    t0 = time.perf_counter()
+    maps = attribute(name, model, x, None, **params)
+    seconds = time.perf_counter() - t0
+    log.info("%s on %d images: %.2f s", name, len(x), seconds)
+    return maps, seconds
+
+
+def method_maps(
+    checkpoint: str | Path,
+    mnist_root: str | Path,
+    testbed: str | Path,
+    out: str | Path,
+    methods: Mapping[str, Mapping[str, Any]],
+    images: int,
+    device: str = "auto",
+) -> None:
+    """Maps of several methods on the first ``images`` test-bed images (predicted class).
+
+    ``methods`` maps a registry name to its parameters (on top of the registry's defaults).
+    Writes ``x``, ``labels``, ``predicted``, ``logits``, ``methods``, ``maps`` (M, N, H, W),
+    ``sums`` (M, N: the sum of each map) and ``seconds`` (M: the time each method took).
+    """
+    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device, images)
+    logits = _logits(model, x)
+    maps, seconds = [], []
+    for name, params in tqdm(methods.items(), desc="methods"):
+        m, s = _timed(name, model, x, **(params or {}))
+        maps.append(_np(m))
+        seconds.append(s)
+    maps_arr = np.stack(maps)
+    save_npz(
+        out,
+        x=_np(x),
+        labels=labels.numpy(),
+        indices=indices,
+        predicted=logits.argmax(1).cpu().numpy(),
+        logits=logits.cpu().numpy(),
+        methods=np.array(list(methods)),
+        maps=maps_arr,
+        sums=maps_arr.reshape(len(maps), len(x), -1).sum(-1),
+        seconds=np.array(seconds),
+    )
+
+
+def linear_model(
+    checkpoint: str | Path,
+    mnist_root: str | Path,
+    testbed: str | Path,
+    out: str | Path,
+    images: int,
+    device: str = "auto",
+) -> None:
+    """R_i = w_ci x_i of the softmax-regression model (predicted class c), its weights per class,
+    and the check that Σ_i R_i + b_c is the logit."""
+    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device, images)
+    logits = _logits(model, x)
+    pred = logits.argmax(1)
+    maps = attribute("linear", model, x, pred)
+    gi = attribute("gradient_input", model, x, pred)
+    layer = model.layer("logits")
+    bias = layer.bias.detach()
+    save_npz(
+        out,
+        x=_np(x),
+        labels=labels.numpy(),
+        indices=indices,
+        predicted=pred.cpu().numpy(),
+        logits=logits.cpu().numpy(),
+        maps=_np(maps),
+        weights=layer.weight.detach().cpu().numpy().reshape(-1, *x.shape[-2:]),
+        bias=bias.cpu().numpy(),
+        sum_plus_bias=(maps.flatten(1).sum(1) + bias[pred]).cpu().numpy(),
+        linear_minus_gi=relative_max_difference(maps, gi),
+    )
+
+
+def occlusion(
+    checkpoint: str | Path,
+    mnist_root: str | Path,
+    testbed: str | Path,
+    out: str | Path,
+    images: int,
+    patches: list[int],
+    stride: int | None = None,
+    device: str = "auto",
+) -> None:
+    """R_i = f(x) - f(x_-i) with square patches of each size and three fills: 0 (black), the
+    test-set mean pixel value, and each image's own mean. ``maps``: (patches, fills, N, H, W)."""
+    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device, images)
+    test_mean = float(data.encode(data.load_mnist(mnist_root).test_images, model.encoding).mean())
+    fills: dict[str, float | str] = {"zero": 0.0, "test_mean": test_mean, "image_mean": "mean"}
+    maps = np.zeros((len(patches), len(fills), *_np(x).shape), dtype=np.float32)
+    seconds = np.zeros((len(patches), len(fills)))
+    for i, patch in enumerate(tqdm(patches, desc="patch sizes")):
+        for j, fill in enumerate(fills.values()):
+            m, seconds[i, j] = _timed("occlusion", model, x, patch=patch, stride=stride, fill=fill)
+            maps[i, j] = _np(m)
+    logits = _logits(model, x)
+    save_npz(
+        out,
+        x=_np(x),
+        labels=labels.numpy(),
+        indices=indices,
+        predicted=logits.argmax(1).cpu().numpy(),
+        patches=np.array(patches),
+        stride=np.array(-1 if stride is None else stride),
+        fills=np.array(list(fills)),
+        fill_values=np.array([0.0, test_mean, np.nan]),
+        maps=maps,
+        seconds=seconds,
+    )
+
+
+def ig_equals_gi(
+    checkpoints: Mapping[str, str | Path],
+    mnist_root: str | Path,
+    testbed: str | Path,
+    out: str | Path,
+    steps: list[int],
+    images: int | None = None,
+    device: str = "auto",
+) -> None:
+    """IG (zero baseline) vs Gradient x Input for each model and number of steps.
+
+    ``rel_diff`` (models, steps, N): per image max|IG - GI| / max|GI|; ``completeness``
+    (models, steps, N): |Σ IG - (f(x) - f(0))| / |f(x)|; ``ig_example``/``gi_example``
+    (models, H, W): the first image's maps at the largest number of steps.
+    """
+    rel, comp, ig_ex, gi_ex = [], [], [], []
+    for name, path in checkpoints.items():
+        model, x, _, indices = _setup(path, mnist_root, testbed, device, images)
+        pred = _logits(model, x).argmax(1)
+        rows = torch.arange(len(x), device=x.device)
+        fx = _logits(model, x)[rows, pred]
+        f0 = _logits(model, torch.zeros_like(x))[rows, pred]
+        gi = attribute("gradient_input", model, x, pred)
+        rel_m, comp_m = [], []
+        for s in tqdm(steps, desc=f"{name}: steps"):
+            ig, _ = _timed("integrated_gradients", model, x, baseline="zero", steps=s)
+            rel_m.append(relative_max_difference(ig, gi))
+            err = (ig.flatten(1).sum(1) - (fx - f0)).abs() / fx.abs().clamp(min=ZERO_MAP)
+            comp_m.append(err.double().cpu().numpy())
+        rel.append(rel_m)
+        comp.append(comp_m)
+        ig_ex.append(_np(ig[:1])[0])
+        gi_ex.append(_np(gi[:1])[0])
+    save_npz(
+        out,
+        models=np.array(list(checkpoints)),
+        steps=np.array(steps),
+        rel_diff=np.array(rel),
+        completeness=np.array(comp),
+        ig_example=np.stack(ig_ex),
+        gi_example=np.stack(gi_ex),
+        x_example=_np(x[:1])[0],
+        indices=indices,
+    )
+
+
+def gradient_input_practice(
+    checkpoint: str | Path,
+    mnist_root: str | Path,
+    testbed: str | Path,
+    out: str | Path,
+    show: int,
+    device: str = "auto",
+) -> None:
+    """Gradient x Input on the whole test-bed: the first ``show`` maps, and per image the
+    fraction of positive, negative and zero scores (over all pixels, and over the pixels where
+    the input is non-zero, the only ones where GI can be non-zero)."""
+    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device)
+    logits = _logits(model, x)
+    gi = _np(attribute("gradient_input", model, x, None))
+    flat, on = gi.reshape(len(gi), -1), _np(x).reshape(len(gi), -1) != 0
+    pos, neg = flat > 0, flat < 0
+    n_on = np.maximum(on.sum(1), 1)
+    save_npz(
+        out,
+        x=_np(x[:show]),
+        labels=labels.numpy(),
+        indices=indices,
+        predicted=logits.argmax(1).cpu().numpy(),
+        maps=gi[:show],
+        frac_positive=pos.mean(1),
+        frac_negative=neg.mean(1),
+        frac_zero=(flat == 0).mean(1),
+        frac_positive_on=(pos & on).sum(1) / n_on,
+        frac_negative_on=(neg & on).sum(1) / n_on,
+        positive_mass=np.where(pos, flat, 0).sum(1) / np.maximum(np.abs(flat).sum(1), 1e-30),
+    )
+
+
+def _pairs(labels: torch.Tensor, n_pairs: int) -> list[tuple[int, int]]:
+    """Consecutive test-bed images with different labels: (0, j), then the next free ones."""
+    pairs, used, lab = [], set(), labels.tolist()
+    for i in range(len(lab)):
+        if len(pairs) == n_pairs:
+            break
+        if i in used:
+            continue
+        j = next((j for j in range(i + 1, len(lab)) if j not in used and lab[j] != lab[i]), None)
+        if j is not None:
+            pairs.append((i, j))
+            used |= {i, j}
+    if len(pairs) < n_pairs:
+        raise ValueError(
+            f"the test-bed has too few differently labelled images for {n_pairs} pairs"
+        )
+    return pairs
+
+
+def shattered_gradients(
+    checkpoints: Mapping[str, str | Path],
+    mnist_root: str | Path,
+    testbed: str | Path,
+    out: str | Path,
+    pairs: int,
+    points: int,
+    device: str = "auto",
+) -> None:
+    """The logit of the start image's predicted class c along x(t) = (1 - t) x0 + t x1,
+    t in [0, 1] at ``points`` points, and its gradient there: norm, the component at a fixed
+    pixel (the one of largest mean |gradient| on the path), the directional derivative
+    d f / d t = ∇f · (x1 - x0), and the cosine of neighbouring gradients.
+
+    Arrays are (models, pairs, points) (``cosine``: points - 1); ``grad_maps`` (models, pairs,
+    5, H, W) holds the gradient at the start, three neighbouring points mid-path, and the end.
+    """
+    t = torch.linspace(0, 1, points, dtype=torch.float64)
+    mid = points // 2
+    show = [0, mid, mid + 1, mid + 2, points - 1]
+    keys = ("function", "grad_norm", "grad_pixel", "directional", "other_logit")
+    res: dict[str, list] = {k: [] for k in (*keys, "cosine", "grad_maps", "pixel", "classes")}
+    for name, path in checkpoints.items():
+        model, x, labels, indices = _setup(path, mnist_root, testbed, device)
+        per = {k: [] for k in res}
+        for i, j in tqdm(_pairs(labels, pairs), desc=f"{name}: pairs"):
+            x0, x1 = x[i], x[j]
+            tt = t.view(-1, 1, 1, 1).to(x.device)
+            path_x = ((1 - tt) * x0.double() + tt * x1.double()).to(x.dtype)
+            logits = _logits(model, path_x)
+            c, c1 = int(logits[0].argmax()), int(logits[-1].argmax())
+            target = torch.full((points,), c, device=x.device, dtype=torch.long)
+            g = input_gradients(model, path_x, target).flatten(1)
+            pixel = int(g.abs().mean(0).argmax())
+            gd = g.double()
+            cos = torch.nn.functional.cosine_similarity(gd[1:], gd[:-1], dim=1)
+            per["function"].append(logits[:, c].cpu().numpy())
+            per["other_logit"].append(logits[:, c1].cpu().numpy())
+            per["grad_norm"].append(gd.norm(dim=1).cpu().numpy())
+            per["grad_pixel"].append(gd[:, pixel].cpu().numpy())
+            per["directional"].append((gd @ (x1 - x0).flatten().double()).cpu().numpy())
+            per["cosine"].append(cos.cpu().numpy())
+            per["grad_maps"].append(g[show].reshape(len(show), *x.shape[-2:]).cpu().numpy())
+            per["pixel"].append(pixel)
+            per["classes"].append((c, c1, int(indices[i]), int(indices[j])))
+        for k in res:
+            res[k].append(per[k])
+    save_npz(
+        out,
+        models=np.array(list(checkpoints)),
+        t=t.numpy(),
+        shown_points=np.array(show),
+        **{k: np.array(v) for k, v in res.items()},
+    )
+
+
+def smoothgrad(
+    checkpoint: str | Path,
+    mnist_root: str | Path,
+    testbed: str | Path,
+    out: str | Path,
+    show: int,
+    display_samples: int,
+    images: int,
+    samples: list[int],
+    seeds: int,
+    reference_samples: int,
+    noise: float,
+    seed: int = 0,
+    device: str = "auto",
+) -> None:
+    """Smooth Gradient x Input (SmoothGrad with base gradient_input) vs Gradient x Input, and the
+    explanation noise of the T-sample estimate for T in ``samples``.
+
+    Noise, per T, over the first ``images`` test-bed images: ``noise_std`` = mean over images of
+    ‖std over ``seeds`` independent estimates‖₂ / ‖reference‖₂ (no reference bias), and
+    ``noise_ref`` (T, seeds) = mean over images of ‖estimate - reference‖₂ / ‖reference‖₂, the
+    reference being one estimate with ``reference_samples`` samples (its own noise adds to it).
+    """
+    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device)
+    sg = {"base": "gradient_input", "noise": noise}
+    xs = x[:show]
+    gi_show = attribute("gradient_input", model, xs, None)
+    sg_show = attribute("smoothgrad", model, xs, None, samples=display_samples, seed=seed, **sg)
+    xn = x[:images]
+    target = _logits(model, xn).argmax(1)
+    ref_seed = seed + 10_000  # a seed no estimate below uses
+    ref = attribute("smoothgrad", model, xn, target, samples=reference_samples, seed=ref_seed, **sg)
+    ref_norm = ref.flatten(1).norm(dim=1).clamp(min=ZERO_MAP)
+    noise_std, noise_ref = [], []
+    for n_samples in tqdm(samples, desc="samples T"):
+        est = torch.stack(
+            [
+                attribute(
+                    "smoothgrad", model, xn, target, samples=n_samples, seed=seed + 1 + s, **sg
+                )
+                for s in range(seeds)
+            ]
+        )  # (seeds, N, ...)
+        std = est.std(dim=0, unbiased=True).flatten(1).norm(dim=1) / ref_norm
+        dist = (est - ref).flatten(2).norm(dim=2) / ref_norm  # (seeds, N)
+        noise_std.append(float(std.mean()))
+        noise_ref.append(dist.mean(dim=1).cpu().numpy())
+    save_npz(
+        out,
+        x=_np(xs),
+        labels=labels.numpy(),
+        indices=indices,
+        predicted=_logits(model, xs).argmax(1).cpu().numpy(),
+        gi=_np(gi_show),
+        smooth_gi=_np(sg_show),
+        samples=np.array(samples),
+        noise_std=np.array(noise_std),
+        noise_ref=np.array(noise_ref),
+        settings=np.array([display_samples, images, seeds, reference_samples, noise]),
+    )
+
+
+def method_connections(
+    checkpoints: Mapping[str, str | Path],
+    mnist_root: str | Path,
+    testbed: str | Path,
+    out: str | Path,
+    steps: int,
+    stabilizer: float,
+    images: int | None = None,
+    device: str = "auto",
+) -> None:
+    """Measured equivalences per model: LRP-0 vs GI (with ``stabilizer``, and with the
+    registry's default stabiliser), IG (zero baseline, ``steps``) vs GI, and Deep Taylor (zero
+    root) vs LRP-0. ``rel_diff`` (models, pairs, N): per image max|a - b| / max|b|;
+    ``lrp0_conservation`` (models, N): Σ LRP-0 / f_c(x) (1 without biases)."""
+    pairs = [("lrp_0", "gradient_input"), ("lrp_0_default", "gradient_input"),
+             ("integrated_gradients", "gradient_input"), ("deep_taylor", "lrp_0")]  # fmt: skip
+    specs = {
+        "gradient_input": ("gradient_input", {}),
+        "lrp_0": ("lrp_0", {"stabilizer": stabilizer}),
+        "lrp_0_default": ("lrp_0", {}),
+        "integrated_gradients": ("integrated_gradients", {"baseline": "zero", "steps": steps}),
+        "deep_taylor": ("deep_taylor", {"root": "zero", "stabilizer": stabilizer}),
+    }
+    rel, cons, secs = [], [], []
+    for path in checkpoints.values():
+        model, x, _, indices = _setup(path, mnist_root, testbed, device, images)
+        logits = _logits(model, x)
+        pred = logits.argmax(1)
+        maps, sec = {}, {}
+        for key, (method, params) in specs.items():
+            maps[key], sec[key] = _timed(method, model, x, **params)
+        rel.append([relative_max_difference(maps[a], maps[b]) for a, b in pairs])
+        fx = logits[torch.arange(len(x)), pred]
+        cons.append((maps["lrp_0"].flatten(1).sum(1) / fx).double().cpu().numpy())
+        secs.append([sec[k] for k in specs])
+    save_npz(
+        out,
+        models=np.array(list(checkpoints)),
+        pairs=np.array([f"{a} vs {b}" for a, b in pairs]),
+        stabilizer=np.array(stabilizer),
+        rel_diff=np.array(rel),
+        lrp0_conservation=np.array(cons),
+        seconds=np.array(secs),
+        indices=indices,
+    )

@@ -1,0 +1,14 @@
+"""Adapter for rule samek2020_gradient_input_practice: the figure, its csv and gallery entry."""
+
+from saliency_sanity.figures.samek2020 import gradient_input_practice
+from saliency_sanity.io import setup_logging
+
+
+def main(smk):
+    setup_logging(smk.log[0])
+    o = smk.output
+    gradient_input_practice(smk.input.npz, o.png, o.pdf, o.csv, o.entry)
+
+
+if __name__ == "__main__":
+    main(snakemake)
