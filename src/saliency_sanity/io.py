@@ -63,8 +63,11 @@ def save_csv(path: str | Path, frame) -> None:
 def save_figure(fig, path: str | Path) -> None:
     """Save a matplotlib figure to ``path`` atomically (format from the suffix)."""
     path = Path(path)
+    kind = path.suffix.lstrip(".")
+    # no creation date in PDFs, so an unchanged figure gives an unchanged file
+    metadata = {"CreationDate": None} if kind == "pdf" else None
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip("."), bbox_inches="tight", dpi=150)
+        fig.savefig(tmp, format=kind, bbox_inches="tight", dpi=150, metadata=metadata)
 
 
 def setup_logging(log_file: str | Path | None) -> None:

@@ -23,6 +23,12 @@ def _epochs_note(metrics: dict) -> str:
     return note
 
 
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "–" if value != value else f"{value:.4g}"
+    return str(value)
+
+
 def networks_table(shifted: dict, trained: dict[str, dict]) -> pd.DataFrame:
     """One row per trained model variant, plus network 2 (kindermans2017 Sec. 2)."""
     rows = [
@@ -40,7 +46,7 @@ def networks_table(shifted: dict, trained: dict[str, dict]) -> pd.DataFrame:
     ]
     rows.append(
         {
-            "model": "kindermans_mlp/shifted (network 2)",
+            "model": "network 2 (shifted)",
             "test_accuracy": shifted["net2_test_accuracy"],
             "train_accuracy": float("nan"),
             "epochs": 0,
@@ -135,10 +141,10 @@ def networks(shifted: dict, trained: dict[str, dict], png, pdf, csv, entry) -> N
     shown = table[
         ["model", "test_accuracy", "train_accuracy", "epochs", "max_abs_logit_difference"]
     ]
-    cells = [[r[0]] + [f"{v:.4g}" if isinstance(v, float) else str(v) for v in r[1:]]
-             for r in shown.itertuples(index=False)]  # fmt: skip
-    tab = ax_tab.table(cellText=cells, colLabels=["model", "test acc", "train acc", "epochs",
-                                                   "max |Δ logit|"], loc="center")  # fmt: skip
+    cells = [[r[0]] + [_cell(v) for v in r[1:]] for r in shown.itertuples(index=False)]
+    labels = ["model", "test acc", "train acc", "epochs", "max |Δ logit|"]
+    tab = ax_tab.table(cellText=cells, colLabels=labels, loc="center",
+                       colWidths=[0.42, 0.14, 0.14, 0.1, 0.2])  # fmt: skip
     tab.auto_set_font_size(False)
     tab.set_fontsize(7)
     tab.scale(1, 1.3)
