@@ -18,10 +18,17 @@ def load(name):
 @pytest.mark.parametrize("name", ["config.yaml", "smoke.yaml", "paper.yaml"])
 def test_shipped_configs_validate(name):
     cfg = load("config.yaml")
-    if name != "config.yaml":  # overlays, as Snakemake merges them
-        for key, value in load(name).items():
-            cfg[key] = {**cfg.get(key, {}), **value} if isinstance(value, dict) else value
+    if name != "config.yaml":  # overlays, merged recursively as Snakemake does
+        merge(cfg, load(name))
     validate(cfg, SCHEMA)
+
+
+def merge(base: dict, overlay: dict) -> None:
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
 
 
 def test_unknown_key_is_named():
