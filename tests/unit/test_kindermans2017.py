@@ -60,6 +60,15 @@ def test_relative_difference_by_hand():
     assert k17.relative_difference(m1, m2).tolist() == [0.25, 0.0, 1.0]
 
 
+def test_between_digit_correlation_by_hand():
+    a = np.array([[1.0, 0.0], [0.0, 1.0]])
+    # identical maps correlate 1, a map and its negation -1
+    assert fig._between_digits(np.stack([a, a, a])) == pytest.approx(1.0)
+    assert fig._between_digits(np.stack([a, -a])) == pytest.approx(-1.0)
+    # three maps: pairs (a, a) = 1, (a, -a) = -1 twice -> mean over the 6 ordered pairs -1/3
+    assert fig._between_digits(np.stack([a, a, -a])) == pytest.approx(-1 / 3)
+
+
 def test_same_outputs_raises_when_network_2_predicts_differently(generator):
     net1 = models.build("softmax_regression").eval()
     x = torch.rand(50, 1, 28, 28, generator=generator)
@@ -175,6 +184,8 @@ def test_shift_figures_write_files_and_claims(setup, tmp_path, figure, shift, n_
             f"pattern_attribution with the relu estimator is NOT invariant ({relu:.2e})"
             in (entry["caption"])
         )
+    if "pattern_attribution" in fig.SHIFT_FIGURES[figure][0]:
+        assert "PatternAttribution maps of different digits: relu" in entry["caption"]
     gradient = [c for c in entry["claims"] if c["id"].endswith(".gradient")]
     if gradient:
         assert gradient[0]["holds"] is True

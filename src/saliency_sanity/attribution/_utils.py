@@ -86,9 +86,9 @@ def input_gradients(
 def _class_backward(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Gradients of every output column w.r.t. x, (K, *x.shape), from one graph.
 
-    One backward pass per class, reusing the graph (``retain_graph``): on a 2-core CPU this was
-    as fast as ``is_grads_batched=True`` (vmap) and it works with every custom autograd
-    Function, see benchmarks/README.md.
+    One backward pass per class, reusing the graph (``retain_graph``): on a 2-core CPU this
+    beat ``is_grads_batched=True`` (vmap over the classes; 200 CNN images, 10 classes: 0.99 s
+    vs 1.41 s) and it works with every custom autograd Function, see benchmarks/README.md.
     """
     k = out.shape[1]
     return torch.stack(

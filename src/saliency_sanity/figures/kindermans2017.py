@@ -396,6 +396,33 @@ def _pattern_note(table: pd.DataFrame, estimator: str) -> str:
     return text
 
 
+def _between_digits(maps: np.ndarray) -> float:
+    """Mean Pearson correlation between the maps of different digits (n >= 2 maps)."""
+    r = np.corrcoef(maps.reshape(len(maps), -1))
+    return float(r[~np.eye(len(maps), dtype=bool)].mean())
+
+
+def _digit_note(results: dict) -> str:
+    """How alike PatternAttribution's network-1 maps of different digits are, per estimator, and
+    why the linear estimator's look alike (its first-layer patterns ignore the input)."""
+    names = [str(n) for n in results["methods"]]
+    if len(results["x1"]) < 2:
+        return ""
+    parts = [
+        f"{est} {_between_digits(results['maps1'][names.index(f'pattern_attribution_{est}')]):.2f}"
+        for est in ("relu", "linear")
+        if f"pattern_attribution_{est}" in names
+    ]
+    return (
+        "Mean correlation between network 1's PatternAttribution maps of different digits: "
+        + ", ".join(parts)
+        + ". With the linear estimator the first layer's patterns a_j = Σ_x w_j / (w_jᵀ Σ_x w_j) "
+        "are fixed by the training-pixel covariance Σ_x, and the input map Σ_j (w_j ⊙ a_j) r_j "
+        "changes between digits only through the upper-layer relevances r_j (kindermans2018, "
+        "eq. 7), hence the similar blobs."
+    )
+
+
 def _logit_note(results: dict) -> str:
     return (
         f"Network 2 predicts exactly as network 1 on all {int(results['n_test'])} test images "
@@ -436,7 +463,11 @@ def shift_figure(npz, figure: str, png, pdf, csv, entry) -> pd.DataFrame:
         caption=(
             f"Network 1 on x (columns 'net 1') and network 2 on x + m2 ('net 2'), {shift}; "
             f"first row: the inputs. {_settings_note(results)}. {_logit_note(results)}"
-            + (f" {_pattern_note(table, estimator)}" if _has_patterns(methods) else "")
+            + (
+                f" {_pattern_note(table, estimator)} {_digit_note(results)}"
+                if _has_patterns(methods)
+                else ""
+            )
         ),
         statement=statement,
         measured=_measured(table, methods, estimator),
