@@ -43,14 +43,14 @@ def timed(fn: Callable[[], object], repeats: int) -> float:
     return interleaved([fn], repeats)[0]
 
 
-def interleaved(fns: list[Callable[[], object]], repeats: int, budget: float = 2.0) -> list[float]:
+def interleaved(fns: list[Callable[[], object]], repeats: int, budget: float = 5.0) -> list[float]:
     """Best time of each function, run round-robin (ours, floor, Captum, ours, ...).
 
     At least ``repeats`` rounds, and more until every function has run ``budget`` seconds in
     all: drift of the machine then hits all of them alike, and 0.1 s workloads get enough runs
     for the cold first call (allocator, oneDNN primitive caches) to drop out of the best time
-    (single runs of those vary by +-30% here). A multi-second workload runs once; its cold-start
-    cost is milliseconds.
+    (single runs of those vary by +-30% here, best-of-15 still by +-8%). A multi-second
+    workload runs once; its cold-start cost is milliseconds.
     """
     best, spent, rounds = [float("inf")] * len(fns), [0.0] * len(fns), 0
     while rounds < repeats or (min(spent) < budget and rounds < 50):
