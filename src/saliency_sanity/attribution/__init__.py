@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from saliency_sanity.attribution.registry import METHODS, Method, register
+from saliency_sanity.attribution.registry import METHODS, Method, all_class_maps, register
 
 __all__ = [
     "METHODS",
@@ -144,14 +144,8 @@ def attribute_all_classes(
     method = _method(name)
     _check_input(x)
     with model_guard(model):
-        n, k = x.shape[0], _logits(model, x[:1]).shape[1]
-        params = {**method.defaults, **params}
-        if method.all_classes is not None:
-            maps = method.all_classes(model, x, **params)
-        else:
-            xs = x.repeat_interleave(k, dim=0)
-            targets = torch.arange(k, device=x.device).repeat(n)
-            maps = method.fn(model, xs, targets, **params).reshape(n, k, *x.shape[1:])
+        _logits(model, x[:1])  # checks the output shape
+        maps = all_class_maps(method, model, x, **{**method.defaults, **params})
     return maps.detach()
 
 
@@ -174,14 +168,7 @@ def compete(all_maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def _register_competitive(base: str) -> None:
     def competitive(model: nn.Module, x: torch.Tensor, target: torch.Tensor, **params: Any):
-        method = METHODS[base]
-        if method.all_classes is not None:
-            all_maps = method.all_classes(model, x, **params)
-        else:
-            n, k = x.shape[0], _logits(model, x[:1]).shape[1]
-            xs, targets = x.repeat_interleave(k, dim=0), torch.arange(k, device=x.device).repeat(n)
-            all_maps = method.fn(model, xs, targets, **params).reshape(n, k, *x.shape[1:])
-        return compete(all_maps, target)
+        return compete(all_class_maps(METHODS[base], model, x, **params), target)
 
     label = f"C{METHODS[base].label}"
     METHODS[f"competitive_{base}"] = Method(

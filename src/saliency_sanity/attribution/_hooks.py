@@ -72,6 +72,7 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[None]:
     """
     if rule not in RULES:
         raise ValueError(f"unknown ReLU rule {rule!r}; known: {RULES}")
+    saved = (F.relu, torch.relu, torch.Tensor.relu)
     relu = torch.relu
     stash: dict[int, list[torch.Tensor]] = {}
 
@@ -88,7 +89,6 @@ def relu_rule(model: nn.Module, rule: str) -> Iterator[None]:
         return _guided(relu(x)) if rule == "guided" else _DeconvReLU.apply(x)
 
     handles = []
-    saved = (F.relu, torch.relu, torch.Tensor.relu)
     try:
         for module in model.modules():
             if isinstance(module, nn.ReLU):

@@ -4,7 +4,7 @@ A method is a function ``fn(model, x, target, **params) -> maps`` registered und
 its papers' default parameters. ``x`` arrives validated (finite, float, batched) and ``target``
 as a long tensor (N,) of valid classes; ``maps`` has ``x``'s shape. A method may also register
 an ``all_classes`` variant ``fn(model, x, **params) -> (N, K, *x.shape[1:])`` that shares the
-forward pass across classes; otherwise :func:`attribute_all_classes` batches the classes.
+forward pass across classes; otherwise :func:`all_class_maps` batches the classes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch import nn
 
 MethodFn = Callable[..., torch.Tensor]
 
@@ -52,3 +53,17 @@ def register_all_classes(name: str) -> Callable[[MethodFn], MethodFn]:
         return fn
 
     return deco
+
+
+def all_class_maps(
+    method: Method, model: nn.Module, x: torch.Tensor, **params: Any
+) -> torch.Tensor:
+    """Maps of ``method`` for every class, (N, K, *x.shape[1:]): its shared-forward variant when it
+    has one, else its per-target function on ``x`` repeated once per class (one batch)."""
+    if method.all_classes is not None:
+        return method.all_classes(model, x, **params)
+    with torch.no_grad():
+        n, k = x.shape[0], model(x[:1]).shape[1]
+    targets = torch.arange(k, device=x.device).repeat(n)
+    maps = method.fn(model, x.repeat_interleave(k, dim=0), targets, **params)
+    return maps.reshape(n, k, *x.shape[1:])

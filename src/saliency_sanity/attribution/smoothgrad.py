@@ -15,7 +15,13 @@ import torch
 from torch import nn
 
 from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image
-from saliency_sanity.attribution.registry import METHODS, Method, register, register_all_classes
+from saliency_sanity.attribution.registry import (
+    METHODS,
+    Method,
+    all_class_maps,
+    register,
+    register_all_classes,
+)
 
 #: run(noisy rows, image slice, samples per image) -> maps, one per row
 Runner = Callable[[torch.Tensor, slice, int], torch.Tensor]
@@ -103,13 +109,7 @@ def _all_class_runner(model: nn.Module, base: str, chunk: int, params: dict) -> 
     method, params = _base(base, params, chunk)
 
     def run(noisy: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
-        if method.all_classes is not None:
-            return method.all_classes(model, noisy, **params)
-        with torch.no_grad():
-            n, k = model(noisy).shape
-        targets = torch.arange(k, device=noisy.device).repeat(n)
-        maps = method.fn(model, noisy.repeat_interleave(k, dim=0), targets, **params)
-        return maps.reshape(n, k, *noisy.shape[1:])
+        return all_class_maps(method, model, noisy, **params)
 
     return run
 
