@@ -157,6 +157,11 @@ def fetch_mnist(
     return root
 
 
+def fetch(*, root: str | Path, mirror: str | None, checksums: dict | None) -> Path:
+    """Workflow entry point of :func:`fetch_mnist` (keyword-only)."""
+    return fetch_mnist(root, mirror, checksums)
+
+
 @dataclass(frozen=True)
 class MNIST:
     """The four arrays: images as uint8 (N, 28, 28), labels as int64 (N,)."""

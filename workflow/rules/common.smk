@@ -1,75 +1,101 @@
-import os
+# Helpers of every rule: the validated config, the catalogue of experiments and figures, and
+# the lookups that give each wildcard rule its inputs, params and resources.
+import re
 
+from saliency_sanity.catalogue import Catalogue
 from saliency_sanity.config import validate
-from saliency_sanity.data import MNIST_FILES
+from saliency_sanity.data import resolve_mirror
 
 validate(config, workflow.source_path("../../config/schema.yaml"))
 
+CAT = Catalogue(config)
+RESULTS = config["paths"]["results"]
+FIGURES = config["paths"]["figures"]
 MNIST_ROOT = config["data"]["root"]
+CLAIMS = f"{FIGURES}/claims.csv"
+GALLERY = f"{FIGURES}/README.md"
 TRAINED = [(m, v) for m, variants in config["models"].items() for v in variants]
-MODELS = sorted({m for m, _ in TRAINED})
-VARIANTS = sorted({v for _, v in TRAINED})
+#: the software environment of every rule (the package and its pins)
+ENV = "../../environment.yml"
+#: the one adapter: calls the library function a rule's params name, with keyword arguments
+ADAPTER = "../scripts/run.py"
+#: the figures' fixed text (captions as data), next to the Snakefile
+REPORT_DIR = f"{workflow.basedir}/report"
 
-#: the model whose randomisation results fill the scorecard's randomisation columns
-SCORECARD_MODEL = "cnn"
 
-#: every figure entry of the gallery, (document, figure name); each <doc>.smk appends its own
-FIGURES = []
+def _alternatives(names):
+    return "|".join(re.escape(n) for n in sorted(set(names)))
 
 
 wildcard_constraints:
-    model="|".join(MODELS),
-    variant="|".join(VARIANTS),
+    doc=_alternatives(r.doc for r in [*CAT.experiments.values(), *CAT.figures.values()]),
+    name=_alternatives(
+        r.name for r in [*CAT.experiments.values(), *CAT.figures.values()]
+    ),
+    model=_alternatives(m for m, _ in TRAINED),
+    variant=_alternatives(v for _, v in TRAINED),
 
 
-#: the software environment of every rule (the package and its pins)
-ENV = "../../environment.yml"
+def call(fn, **kwargs):
+    """Params of a rule that is not a catalogue row: its function and keyword arguments."""
+    return {"fn": fn, "kwargs": kwargs}
 
 
-def mnist_root(wildcards, input):
-    """The MNIST folder, derived from the rule's input files (no hard-coded prefix)."""
-    return os.path.dirname(input.mnist[0])
+def lookup_row(kind):
+    def row(wildcards):
+        return CAT.row(kind, wildcards.doc, wildcards.name)
+
+    return row
 
 
-def mnist_files():
-    return expand(f"{MNIST_ROOT}/{{name}}", name=MNIST_FILES)
+def row_input(kind):
+    """Input files of a catalogue row, by name (the figure rows also read their caption)."""
+    row = lookup_row(kind)
+
+    def files(wildcards):
+        r = row(wildcards)
+        out = r.files()
+        if kind == "figure":
+            out["caption"] = CAT.caption_file(r, REPORT_DIR)
+        return out
+
+    return files
 
 
-def checkpoint(model, variant="normal"):
-    return f"results/models/{model}/{variant}.pt"
+def row_call(kind):
+    row = lookup_row(kind)
+
+    def params(wildcards):
+        return row(wildcards).call()
+
+    return params
 
 
-def metrics(model, variant="normal"):
-    return f"results/models/{model}/{variant}.json"
+def row_resource(kind, name):
+    row = lookup_row(kind)
+
+    def value(wildcards):
+        return getattr(row(wildcards).resources, name)
+
+    return value
 
 
-def recipe(wildcards):
-    return config["models"][wildcards.model][wildcards.variant]
+def figure_caption(wildcards):
+    """The figure's fixed text (RST) for `snakemake --report`."""
+    from saliency_sanity.report import read_caption
+
+    r = CAT.row("figure", wildcards.doc, wildcards.name)
+    text = read_caption(CAT.caption_file(r, REPORT_DIR), r.fields)
+    return f"**{text['title']}**\n\n{text['caption']}\n\n*Paper:* {text['paper']}"
 
 
-def figure_files(doc, name, kinds=("png", "pdf", "csv")):
-    return {kind: f"figures/{doc}/{name}.{kind}" for kind in kinds}
-
-
-def entry(doc, name):
-    return f"results/report/{doc}/{name}.json"
-
-
-def gupta2019_run(key):
-    """Input/params function for gupta2019's randomisation rules: item ``key`` of the run
-    ``{run}`` in GUPTA2019_RUNS (defined in gupta2019.smk)."""
-
-    def lookup(wildcards):
-        return GUPTA2019_RUNS[wildcards.run][key]
-
-    return lookup
-
-
-def patterns_file(model, variant="normal", estimator="{estimator}"):
-    """Cached PatternNet patterns of a trained model (kindermans2017)."""
-    return f"results/patterns/{model}/{variant}_{estimator}.pt"
-
-
-def shift_maps(shift):
-    """The maps of both networks under one input shift (kindermans2017)."""
-    return f"results/kindermans2017/shift_{shift}.npz"
+def train_call(wildcards):
+    return call(
+        "saliency_sanity.experiments.training:train_variant",
+        mnist=MNIST_ROOT,
+        model=wildcards.model,
+        variant=wildcards.variant,
+        recipe=config["models"][wildcards.model][wildcards.variant],
+        seed=config["seed"],
+        device=config["device"],
+    )

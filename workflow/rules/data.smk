@@ -1,29 +1,44 @@
+# Data: MNIST (download, or the offline mirror), the fixed test-bed, and the ImageNet tier's
+# images preprocessed for each model.
+
+
 rule fetch_mnist:
     output:
-        mnist_files(),
+        CAT.mnist_files(),
     log:
-        "results/logs/fetch_mnist.log",
+        f"{RESULTS}/logs/fetch_mnist.log",
     conda:
         ENV
     params:
-        mirror=config["data"]["mirror"],
-        checksums=config["data"]["checksums"],
+        call=call(
+            "saliency_sanity.data:fetch",
+            root=MNIST_ROOT,
+            mirror=resolve_mirror(config["data"]["mirror"]),
+            checksums=config["data"]["checksums"],
+        ),
+    message:
+        "fetch MNIST into {output[0]}"
     script:
-        "../scripts/fetch_mnist.py"
+        ADAPTER
 
 
 rule testbed:
     input:
-        mnist=mnist_files(),
+        CAT.mnist_files(),
     output:
-        "results/data/testbed.json",
+        out=f"{RESULTS}/data/testbed.npz",
     log:
-        "results/logs/testbed.log",
+        f"{RESULTS}/logs/testbed.log",
     conda:
         ENV
     params:
-        root=mnist_root,
-        size=config["testbed"]["size"],
-        seed=config["testbed"]["seed"],
+        call=call(
+            "saliency_sanity.experiments.testbed:write_testbed",
+            mnist=MNIST_ROOT,
+            size=config["testbed"]["size"],
+            seed=config["testbed"]["seed"],
+        ),
+    message:
+        "choose the test-bed"
     script:
-        "../scripts/testbed.py"
+        ADAPTER

@@ -1,38 +1,28 @@
-FIGURES.append(("beyond", "scorecard"))
-
-
-rule scorecard:
-    input:
-        cascading=f"figures/adebayo2018/cascading_rank_{SCORECARD_MODEL}.csv",
-        independent=f"figures/adebayo2018/independent_rank_{SCORECARD_MODEL}.csv",
-        gupta_rank="figures/gupta2019/competition_rank.csv",
-        entries=[
-            entry(d, n) for d, n in FIGURES if d in ("kindermans2017", "gupta2019")
-        ],
-    output:
-        png="figures/scorecard.png",
-        pdf="figures/scorecard.pdf",
-        csv="figures/scorecard.csv",
-        entry=entry("beyond", "scorecard"),
-    log:
-        "results/logs/scorecard.log",
-    conda:
-        ENV
-    params:
-        model=SCORECARD_MODEL,
-    script:
-        "../scripts/scorecard.py"
+# The report: every claim, measured (claims.csv), and the gallery (README.md), gathered from
+# the figure rules' entries and the fixed captions in workflow/report/.
 
 
 rule report:
     input:
-        [entry(doc, name) for doc, name in FIGURES],
+        entries=[r.outputs["entry"] for r in CAT.figures.values()],
+        captions=[CAT.caption_file(r, REPORT_DIR) for r in CAT.figures.values()],
     output:
-        claims="figures/claims.csv",
-        gallery="figures/README.md",
+        claims=CLAIMS,
+        gallery=GALLERY,
     log:
-        "results/logs/report.log",
+        f"{RESULTS}/logs/report.log",
     conda:
         ENV
+    params:
+        call=call(
+            "saliency_sanity.report:write_report",
+            entries=[r.outputs["entry"] for r in CAT.figures.values()],
+            captions={
+                r.key: CAT.caption_file(r, REPORT_DIR) for r in CAT.figures.values()
+            },
+            fields={r.key: dict(r.fields) for r in CAT.figures.values()},
+        ),
+    message:
+        "claims.csv and the gallery"
     script:
-        "../scripts/report.py"
+        ADAPTER

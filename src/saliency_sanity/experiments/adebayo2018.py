@@ -14,6 +14,7 @@ point (loads the checkpoint and test-bed, writes ``.npz`` and ``.csv``).
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import logging
@@ -32,8 +33,9 @@ from saliency_sanity import randomization, runtime, similarity
 from saliency_sanity.attribution import METHODS, attribute, model_guard
 from saliency_sanity.attribution._utils import DEFAULT_CHUNK
 from saliency_sanity.attribution.smoothgrad import noisy_moments
-from saliency_sanity.experiments.testbed import load_testbed
-from saliency_sanity.io import save_csv, save_npz
+from saliency_sanity.catalogue import C, Field, Model, Resources, Testbed, experiment
+from saliency_sanity.experiments.testbed import display_images, load_testbed
+from saliency_sanity.io import save_npz
 from saliency_sanity.models import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -304,54 +306,145 @@ def method_subsets(
     return out
 
 
+# --- the experiments: rows of the catalogue -----------------------------------------------------
+
+DOC = "adebayo2018"
+ORDERS = MODES
+#: resources of one randomisation run (SG/VG and IG on 200 images at every step)
+HEAVY = Resources(gpu=1, threads=2, mem_mb=6000, runtime=90)
+
+
+def models_of(cfg: Mapping) -> list[str]:
+    """The models of the randomisation test: the config's MNIST models, and the ImageNet
+    tier's Inception v3 when that tier is on."""
+    return list(cfg["adebayo2018"]["models"])
+
+
+def _prepare(checkpoint, testbed, methods, grid_position, device):
+    dev = runtime.device(device)
+    model, _ = load_checkpoint(checkpoint, dev)
+    x, labels, indices = load_testbed(testbed, getattr(model, "encoding", "unit"))
+    if not 0 <= grid_position < len(x):
+        raise ValueError(f"grid position {grid_position} outside the test-bed (0..{len(x) - 1})")
+    specs = applicable_methods(model, method_specs(methods))
+    subsets = method_subsets({k: methods[k] for k in specs}, len(x), [grid_position])
+    return dev, model, x, labels, indices, specs, subsets
+
+
+def _meta(methods, specs, result) -> dict[str, np.ndarray]:
+    labels_ = {k: methods[k].get("label", k) for k in specs}
+    params = {k: json.dumps(specs[k][1], sort_keys=True) for k in specs}
+    return {
+        "labels": np.asarray([labels_[k] for k in result["methods"]]),
+        "params": np.asarray([params[k] for k in result["methods"]]),
+        "names": np.asarray([specs[k][0] for k in result["methods"]]),
+    }
+
+
+_PARAMS = {"methods": C("adebayo2018.methods"), "grid_position": C("adebayo2018.grid_position"),
+           "hog_images": C("adebayo2018.hog_images"),
+           "explained_class": C("adebayo2018.randomization.explained_class")}  # fmt: skip
+
+
+@experiment(DOC, "{order}_maps_{model}", over={"order": ORDERS, "model": models_of},
+            inputs={"checkpoint": Model("{model}"), "testbed": Testbed("{model}")},
+            params={**_PARAMS, "order": Field("order"),
+                    "seed": C("adebayo2018.randomization.seed")},
+            resources=HEAVY)  # fmt: skip
 def run_randomization(
+    *,
     checkpoint: str | Path,
-    mnist_root: str | Path,
     testbed: str | Path,
     methods: Mapping[str, Mapping[str, Any]],
-    mode: str,
+    order: str,
     seed: int,
     explained_class: str,
     grid_position: int,
     hog_images: int | None,
     device: str,
-    out_npz: str | Path,
-    out_csv: str | Path,
+    out: str | Path,
 ) -> dict[str, np.ndarray]:
-    """Rule ``adebayo2018_maps``: maps of every method after every step of ``mode`` on the
-    test-bed, saved with the similarity curves (see :func:`randomization_maps`,
+    """Maps of every method after every step of ``order`` (cascading or independent) on the
+    test-bed, saved with the similarity curves (``similarity``; see :func:`randomization_maps`,
     :func:`similarity_table`)."""
-    dev = runtime.device(device)
-    model, _ = load_checkpoint(checkpoint, dev)
-    x, labels, indices = load_testbed(mnist_root, testbed, getattr(model, "encoding", "unit"))
-    if not 0 <= grid_position < len(x):
-        raise ValueError(f"grid position {grid_position} outside the test-bed (0..{len(x) - 1})")
-    specs = applicable_methods(model, method_specs(methods))
-    subsets = method_subsets({k: methods[k] for k in specs}, len(x), [grid_position])
+    dev, model, x, labels, indices, specs, subsets = _prepare(
+        checkpoint, testbed, methods, grid_position, device
+    )
     t0 = time.perf_counter()
     result = randomization_maps(
-        model, x.to(dev), specs, mode, seed, explained_class, labels.to(dev), subsets
+        model, x.to(dev), specs, order, seed, explained_class, labels.to(dev), subsets
     )
     log.info("maps: %.1f s", time.perf_counter() - t0)
-    t0 = time.perf_counter()
     table = similarity_table(result, hog_images=hog_images)
-    log.info("similarities: %.1f s", time.perf_counter() - t0)
-    table.insert(0, "mode", mode)
-    labels_ = {k: methods[k].get("label", k) for k in specs}
-    params = {k: json.dumps(specs[k][1], sort_keys=True) for k in specs}
+    table.insert(0, "mode", order)
+    result.pop("seconds")
     save_npz(
-        out_npz,
+        out,
         **result,
-        labels=np.asarray([labels_[k] for k in result["methods"]]),
-        params=np.asarray([params[k] for k in result["methods"]]),
-        names=np.asarray([specs[k][0] for k in result["methods"]]),
+        **_meta(methods, specs, result),
+        similarity=table,
         true_labels=labels.numpy(),
         indices=indices,
         grid_position=grid_position,
-        image=x[grid_position].numpy(),
-        mode=mode,
+        image=display_images(testbed, grid_position + 1)[grid_position],
+        x=x.numpy(),
+        mode=order,
         explained_class=explained_class,
         model=getattr(model, "name", type(model).__name__),
     )
-    save_csv(out_csv, table)
     return result
+
+
+def untrained_copies(model: nn.Module, seeds: Sequence[int]) -> list[nn.Module]:
+    """Copies of ``model`` with every layer re-drawn from its own initialiser, one per seed:
+    independent, untrained networks of the same architecture."""
+    copies = []
+    for seed in seeds:
+        net = copy.deepcopy(model).eval()
+        for name in net.layer_order:
+            randomization.randomize_layer(net, name, int(seed))
+        copies.append(net)
+    return copies
+
+
+@experiment(DOC, "null_{model}", over={"model": models_of},
+            inputs={"checkpoint": Model("{model}"), "testbed": Testbed("{model}")},
+            params={**_PARAMS, "seeds": C("adebayo2018.randomization.null_seeds")},
+            resources=HEAVY)  # fmt: skip
+def run_null(
+    *,
+    checkpoint: str | Path,
+    testbed: str | Path,
+    methods: Mapping[str, Mapping[str, Any]],
+    seeds: Sequence[int],
+    explained_class: str,
+    grid_position: int,
+    hog_images: int | None,
+    device: str,
+    out: str | Path,
+) -> None:
+    """The null of the randomisation test: every method's maps for two independently
+    initialised, untrained copies of the architecture (same images, same subsets, each copy
+    explaining its own prediction), and their similarity (``similarity``: step 1 = copy B vs
+    copy A). A similarity after randomisation is read against this architecture prior."""
+    if len(seeds) != 2 or seeds[0] == seeds[1]:
+        raise ValueError(f"the null needs two different seeds, got {list(seeds)}")
+    dev, model, x, labels, _, specs, subsets = _prepare(
+        checkpoint, testbed, methods, grid_position, device
+    )
+    copy_a, copy_b = untrained_copies(model, seeds)
+    mode = "label" if explained_class == "label" else "randomized_prediction"
+    # the engine's "independent" procedure with no layer is the model as given: copy A is the
+    # reference, copy B the comparison
+    a = randomization_maps(copy_a, x.to(dev), specs, "independent", 0, mode, labels.to(dev),
+                           subsets, layers=[], progress=False)  # fmt: skip
+    b = randomization_maps(copy_b, x.to(dev), specs, "independent", 0, mode, labels.to(dev),
+                           subsets, layers=[], progress=False)  # fmt: skip
+    pair = {**a, "steps": np.asarray(["copy A", "copy B"]),
+            "maps": np.concatenate([a["maps"], b["maps"]]),
+            "targets": np.concatenate([a["targets"], b["targets"]]),
+            "logits": np.concatenate([a["logits"], b["logits"]])}  # fmt: skip
+    table = similarity_table(pair, hog_images=hog_images)
+    save_npz(out, maps=pair["maps"], methods=pair["methods"], computed=pair["computed"],
+             targets=pair["targets"], seeds=np.asarray(seeds), similarity=table,
+             **_meta(methods, specs, pair))  # fmt: skip

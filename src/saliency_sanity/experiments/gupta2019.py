@@ -15,6 +15,7 @@ maps, so CGI costs no more than GI for all classes. Results go to ``.npz`` files
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Mapping
@@ -28,7 +29,8 @@ from tqdm import tqdm
 
 from saliency_sanity import data, models, randomization, runtime
 from saliency_sanity.attribution import attribute, attribute_all_classes, compete
-from saliency_sanity.experiments.testbed import load_testbed
+from saliency_sanity.catalogue import MNIST, C, Model, Resources, Testbed, experiment
+from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import save_npz
 
 log = logging.getLogger(__name__)
@@ -149,7 +151,7 @@ def randomization_maps(
     original_pred = None
     out: dict[str, list] = {"steps": [], "accuracy": [], "logits": [], "targets": []}
     for key in methods:
-        for prefix in ("maps", "maps_competitive", "sums", "seconds"):
+        for prefix in ("maps", "maps_competitive", "sums"):
             out[f"{prefix}_{key}"] = []
     total = len(model.layer_order) + 1
     for name, net in tqdm(steps, desc=f"{procedure} randomisation", unit="step", total=total):
@@ -167,26 +169,61 @@ def randomization_maps(
         for key, params in methods.items():
             start = time.perf_counter()
             all_maps = all_class_maps(key, net, x, batch_size, **params)
-            out[f"seconds_{key}"].append(time.perf_counter() - start)
             plain, comp = plain_and_competitive(all_maps, target)
             out[f"maps_{key}"].append(plain.sum(dim=1).cpu().numpy())
             out[f"maps_competitive_{key}"].append(comp.sum(dim=1).cpu().numpy())
             out[f"sums_{key}"].append(all_maps.flatten(2).sum(2).cpu().numpy())
-            log.info("%s %s: %.2f s", name, key, out[f"seconds_{key}"][-1])
+            log.info("%s %s: %.2f s", name, key, time.perf_counter() - start)
         del net
     return {k: np.asarray(v) for k, v in out.items()}
 
 
 # --------------------------------------------------------------------------------------------
+# the null: two independently initialised, untrained copies of the architecture
+
+
+def untrained_copies(model: nn.Module, seeds) -> list[nn.Module]:
+    """Copies of ``model`` with every layer re-drawn from its own initialiser, one per seed:
+    independent untrained networks of the same architecture (the null of a randomisation
+    test: how alike two networks' maps are when nothing but the architecture is shared)."""
+    copies = []
+    for seed in seeds:
+        net = copy.deepcopy(model).eval()
+        for name in net.layer_order:
+            randomization.randomize_layer(net, name, int(seed))
+        copies.append(net)
+    return copies
+
+
+def null_maps(model, x, labels, methods, seeds, explained, batch_size) -> dict[str, np.ndarray]:
+    """Plain and competitive maps of each method for two untrained copies (``null_maps_<m>``
+    and ``null_maps_competitive_<m>``, (2, N, H, W)). Each copy explains its own top class
+    (an untrained net has no "original" prediction), or the true label when the test does."""
+    out: dict[str, list] = {}
+    for net in untrained_copies(model, seeds):
+        with torch.no_grad():
+            logits = torch.cat([net(xb) for xb in x.split(batch_size)])
+        target = labels.to(x.device) if explained == "label" else logits.argmax(1)
+        for key, params in methods.items():
+            all_maps = all_class_maps(key, net, x, batch_size, **params)
+            plain, comp = plain_and_competitive(all_maps, target)
+            out.setdefault(f"null_maps_{key}", []).append(plain.sum(dim=1).cpu().numpy())
+            out.setdefault(f"null_maps_competitive_{key}", []).append(comp.sum(dim=1).cpu().numpy())
+    return {k: np.stack(v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------------------------
 # experiments (paths in, .npz out); one per figure of FIGURES.md's gupta2019 table
 
+DOC = "gupta2019"
+LIGHT = Resources(gpu=1, threads=2, mem_mb=2000, runtime=10)
+HEAVY = Resources(gpu=1, threads=2, mem_mb=4000, runtime=60)
 
-def _setup(checkpoint, mnist_root, testbed, device, n_images=None):
+
+def _setup(checkpoint, testbed, device, n_images=None):
     dev = runtime.device(device)
     model, meta = models.load_checkpoint(checkpoint, dev)
-    x, labels, indices = load_testbed(mnist_root, testbed, model.encoding)
-    if n_images is not None:
-        x, labels, indices = x[:n_images], labels[:n_images], indices[:n_images]
+    x, labels, indices = load_testbed(testbed, model.encoding, n_images)
     return model, x.to(dev), labels, indices, meta
 
 
@@ -195,26 +232,30 @@ def _predict(model, x, batch_size=256):
         return torch.cat([model(xb) for xb in x.split(batch_size)])
 
 
-def all_logits(
-    checkpoint, mnist_root, testbed, digit: int, device: str, out: str | Path
-) -> dict[str, np.ndarray]:
+GUPTA_MODEL = Model(C("gupta2019.model"))
+
+
+@experiment(DOC, "all_logits", inputs={"checkpoint": GUPTA_MODEL, "testbed": Testbed(),
+                                       "mnist": MNIST},
+            params={"digit": C("gupta2019.all_logits.digit")}, resources=LIGHT)  # fmt: skip
+def all_logits(*, checkpoint, testbed, mnist, digit: int, device: str, out) -> dict:
     """Fig. 1: Gradient x Input for all 10 logits of the first test-bed image of ``digit``, and
     the competitive map of every class (the CGI map of the explained class is one of them).
 
     When the test-bed has no such digit (tiny test-beds), the first test-set image of it is used
     and ``source`` says so."""
-    model, x, labels, indices, _ = _setup(checkpoint, mnist_root, testbed, device)
+    model, x, labels, indices, _ = _setup(checkpoint, testbed, device)
     where = np.flatnonzero(labels.numpy() == digit)
     source = "test-bed"
     if len(where) == 0:
-        mnist = data.load_mnist(mnist_root)
-        where = np.flatnonzero(mnist.test_labels == digit)
+        images = data.load_mnist(mnist)
+        where = np.flatnonzero(images.test_labels == digit)
         if len(where) == 0:
             raise ValueError(f"the MNIST test set has no image of digit {digit}")
         source = "test set"
         indices = where[:1]
-        labels = torch.from_numpy(mnist.test_labels[indices])
-        x = data.encode(mnist.test_images[indices], model.encoding).to(x.device)
+        labels = torch.from_numpy(images.test_labels[indices])
+        x = data.encode(images.test_images[indices], model.encoding).to(x.device)
         where = np.zeros(1, dtype=np.int64)
     i = int(where[0])
     xi = x[i : i + 1]
@@ -238,13 +279,15 @@ def all_logits(
     return result
 
 
-def score_histogram(
-    checkpoint, mnist_root, testbed, n_images, components, seed: int, device: str, out
-) -> dict[str, np.ndarray]:
+@experiment(DOC, "score_histogram", inputs={"checkpoint": GUPTA_MODEL, "testbed": Testbed()},
+            params={"n_images": C("gupta2019.score_histogram.images"),
+                    "components": C("gupta2019.score_histogram.components"),
+                    "seed": C("seed")}, resources=LIGHT)  # fmt: skip
+def score_histogram(*, checkpoint, testbed, n_images, components, seed: int, device: str, out):
     """Fig. 2: Gradient x Input scores for the predicted class over the test-bed, with fitted
     Gaussian mixtures. Pixels with input exactly 0 (MNIST background) have score exactly 0 by
     construction; they are counted but left out of the scores and the fits."""
-    model, x, _, _, _ = _setup(checkpoint, mnist_root, testbed, device, n_images)
+    model, x, _, _, _ = _setup(checkpoint, testbed, device, n_images)
     pred = _predict(model, x).argmax(1)
     maps = (
         torch.cat(
@@ -274,15 +317,19 @@ def score_histogram(
     return result
 
 
-def approximate_completeness(
-    checkpoints: Mapping[str, str | Path], mnist_root, testbed, n_images, device: str, out
-) -> dict[str, np.ndarray]:
+@experiment(DOC, "approximate_completeness",
+            inputs=lambda cfg: {"checkpoints": {m: Model(m) for m in cfg["gupta2019"][
+                "approximate_completeness"]["models"]}, "testbed": Testbed()},
+            params={"n_images": C("gupta2019.approximate_completeness.images")},
+            resources=LIGHT)  # fmt: skip
+def approximate_completeness(*, checkpoints: Mapping[str, str | Path], testbed, n_images,
+                             device: str, out) -> dict:  # fmt: skip
     """Fig. 3 (GI part): sum of the Gradient x Input map vs the logit, every class of every
     test-bed image, per model (nets with biases). DASP's points come from the cascading_cdasp
     experiment (the trained network's step), so DASP is not run twice."""
     result: dict[str, Any] = {"models": np.asarray(list(checkpoints))}
     for name, path in checkpoints.items():
-        model, x, _, _, _ = _setup(path, mnist_root, testbed, device, n_images)
+        model, x, _, _, _ = _setup(path, testbed, device, n_images)
         all_maps = all_class_maps("gradient_input", model, x)
         result[f"sums_{name}"] = all_maps.flatten(2).sum(2).cpu().numpy()
         result[f"logits_{name}"] = _predict(model, x).cpu().numpy()
@@ -290,49 +337,85 @@ def approximate_completeness(
     return result
 
 
-def cgi_maps(checkpoint, mnist_root, testbed, n_images, device: str, out) -> dict[str, np.ndarray]:
+@experiment(DOC, "cgi_maps", inputs={"checkpoint": GUPTA_MODEL, "testbed": Testbed()},
+            params={"n_images": C("gupta2019.cgi_maps.images")}, resources=LIGHT)  # fmt: skip
+def cgi_maps(*, checkpoint, testbed, n_images, device: str, out) -> dict:
     """Fig. 4: GI and CGI maps (predicted class) for the first ``n_images`` test-bed images."""
-    model, x, labels, indices, _ = _setup(checkpoint, mnist_root, testbed, device, n_images)
+    model, x, labels, indices, _ = _setup(checkpoint, testbed, device, n_images)
     pred = _predict(model, x).argmax(1)
     gi, cgi = plain_and_competitive(all_class_maps("gradient_input", model, x), pred)
     result = {
-        "x": x[:, 0].cpu().numpy(),
+        "x": display_images(testbed, len(x)),
         "labels": labels.numpy(),
         "indices": indices,
         "predictions": pred.cpu().numpy(),
-        "gi": gi[:, 0].cpu().numpy(),
-        "cgi": cgi[:, 0].cpu().numpy(),
+        "gi": gi.sum(dim=1).cpu().numpy(),
+        "cgi": cgi.sum(dim=1).cpu().numpy(),
     }
     save_npz(out, **result)
     return result
 
 
+#: the randomisation runs of Figs. 5, 6, 8-10: procedure and base methods (all-class maps once
+#: per step; the plain and the competitive maps both come from them)
+RUNS = ("layerwise_cgi", "cascading_cgi", "cascading_clrp", "cascading_cdasp")
+
+
+def run_settings(cfg: Mapping, run: str) -> dict[str, Any]:
+    """Model, procedure, base methods and images of one randomisation run."""
+    g = cfg["gupta2019"]
+    if run == "cascading_cdasp":
+        d = g["cascading_cdasp"]
+        methods = {"dasp": {"coalition_sizes": d["coalition_sizes"], "batch_size": d["batch_size"]},
+                   "gradient_input": {}}  # fmt: skip
+        return {"model": d["model"], "procedure": "cascading", "methods": methods,
+                "images": d["images"]}  # fmt: skip
+    methods = {g["cascading_clrp"]["method"]: {}} if run == "cascading_clrp" else {
+        "gradient_input": {}}  # fmt: skip
+    procedure = "independent" if run == "layerwise_cgi" else "cascading"
+    return {"model": g["model"], "procedure": procedure, "methods": methods,
+            "images": g["randomization"]["images"]}  # fmt: skip
+
+
+@experiment(DOC, "{run}", over={"run": RUNS},
+            inputs=lambda cfg, run: {"checkpoint": Model(run_settings(cfg, run)["model"]),
+                                     "testbed": Testbed()},
+            params=lambda cfg, run: {
+                **{k: v for k, v in run_settings(cfg, run).items() if k != "model"},
+                "seed": cfg["seed"], "null_seeds": cfg["gupta2019"]["null_seeds"],
+                "explained": cfg["gupta2019"]["explained_class"],
+                "batch_size": cfg["gupta2019"]["batch_size"]},
+            resources=HEAVY)  # fmt: skip
 def randomization_experiment(
+    *,
     checkpoint,
-    mnist_root,
     testbed,
     procedure: str,
     methods: Mapping[str, Mapping[str, Any]],
-    n_images,
+    images,
     seed: int,
+    null_seeds,
     explained: str,
     device: str,
     out,
     batch_size: int = 100,
 ) -> dict[str, np.ndarray]:
-    """Figs. 5, 6, 8-10 and competition_rank: :func:`randomization_maps` on test-bed images."""
-    model, x, labels, indices, _ = _setup(checkpoint, mnist_root, testbed, device, n_images)
+    """Figs. 5, 6, 8-10 and competition_rank: :func:`randomization_maps` on test-bed images,
+    with the null maps of two untrained copies (:func:`null_maps`)."""
+    model, x, labels, indices, _ = _setup(checkpoint, testbed, device, images)
     log.info("%s randomisation of %s on %d images: %s", procedure, model.name, len(x), methods)
     result = randomization_maps(model, x, labels, methods, procedure, seed, explained, batch_size)
+    result.update(null_maps(model, x, labels, methods, null_seeds, explained, batch_size))
     result.update(
-        x=x[:, 0].cpu().numpy(),
+        x=display_images(testbed, len(x)),
         labels=labels.numpy(),
         indices=indices,
         methods=np.asarray(list(methods)),
         model=model.name,
         procedure=procedure,
         explained=explained,
-        device=str(x.device),
+        null_seeds=np.asarray(null_seeds),
+        n_classes=result["logits"].shape[-1],
     )
     for key, params in methods.items():
         for p, v in params.items():
@@ -342,13 +425,17 @@ def randomization_experiment(
     return result
 
 
-def data_randomization(
-    normal, random_labels, mnist_root, testbed, n_images, device: str, out
-) -> dict[str, np.ndarray]:
+@experiment(DOC, "data_randomization",
+            inputs={"normal": GUPTA_MODEL,
+                    "random_labels": Model(C("gupta2019.model"), "random_labels"),
+                    "testbed": Testbed()},
+            params={"n_images": C("gupta2019.data_randomization.images")},
+            resources=LIGHT)  # fmt: skip
+def data_randomization(*, normal, random_labels, testbed, n_images, device: str, out) -> dict:
     """Fig. 7: GI and CGI (predicted class) of the normally trained and the permuted-label net."""
     result: dict[str, Any] = {}
     for name, path in (("normal", normal), ("random_labels", random_labels)):
-        model, x, labels, indices, _ = _setup(path, mnist_root, testbed, device, n_images)
+        model, x, labels, indices, _ = _setup(path, testbed, device, n_images)
         logits = _predict(model, x)
         pred = logits.argmax(1)
         gi, cgi = plain_and_competitive(all_class_maps("gradient_input", model, x), pred)
@@ -356,10 +443,10 @@ def data_randomization(
             {
                 f"predictions_{name}": pred.cpu().numpy(),
                 f"logits_{name}": logits.cpu().numpy(),
-                f"gi_{name}": gi[:, 0].cpu().numpy(),
-                f"cgi_{name}": cgi[:, 0].cpu().numpy(),
+                f"gi_{name}": gi.sum(dim=1).cpu().numpy(),
+                f"cgi_{name}": cgi.sum(dim=1).cpu().numpy(),
             }
         )
-    result.update(x=x[:, 0].cpu().numpy(), labels=labels.numpy(), indices=indices)
+    result.update(x=display_images(testbed, len(x)), labels=labels.numpy(), indices=indices)
     save_npz(out, **result)
     return result

@@ -3,14 +3,19 @@
 Network 1 is the trained MLP on inputs x in [0, 1]; network 2 is the same network with the
 first-layer bias b2 = b1 - W m2, fed x + m2 (:func:`saliency_sanity.models.bias_compensated`).
 Both compute the same function of the image, so an input-invariant saliency method gives the
-same map for both. For every shift m2 (:mod:`saliency_sanity.shifts`) :func:`input_invariance`
-builds network 2, checks that it predicts exactly as network 1 on the whole test set (and stops
-if not), and computes the eight methods of the paper on a few test-bed digits for both networks.
+same map for both. For every shift m2 (:mod:`saliency_sanity.shifts`) the experiment builds
+network 2, checks that it predicts exactly as network 1 on the whole test set (and stops if
+not), and computes the paper's methods on a few test-bed digits for both networks.
 
-PatternNet/PatternAttribution need patterns fitted on training data (kindermans2018). Network 1's
-are cached per trained model (:func:`fit_model_patterns`); network 2's are fitted on its own
-shifted training inputs x + m2, as a user of network 2 would, with the same images and settings.
-Both estimators ("relu", the paper's/iNNvestigate's, and "linear") are computed.
+PatternNet/PatternAttribution need patterns fitted on training data (kindermans2018), with one
+of three estimators (``paper``: the PatternNet paper's eq. 8, ``covariance``: the covariance
+within the active set, ``linear``; :mod:`saliency_sanity.attribution.patterns`). Each network's
+patterns are fitted once, on its own training inputs (network 2: x + m2, as a user of network 2
+would), all estimators in one pass, and cached in their own experiment (``patterns_<shift>``),
+so the map experiments never refit them. The
+paper estimator is not shift-invariant: its first-layer numerator changes by m (E+[y] - E[y]);
+its analytic prediction of network 2's patterns, from network 1's statistics, is saved beside
+the fitted ones, so the figures show the measured change beside the predicted one.
 """
 
 from __future__ import annotations
@@ -23,36 +28,30 @@ import torch
 from tqdm import tqdm
 
 from saliency_sanity import data, models, runtime, shifts
-from saliency_sanity.attribution import attribute, fit_patterns
+from saliency_sanity.attribution import attribute
+from saliency_sanity.attribution import patterns as P
+from saliency_sanity.catalogue import MNIST, C, Field, Model, Resources, Result, Testbed, experiment
 from saliency_sanity.experiments.testbed import load_testbed
-from saliency_sanity.io import atomic_path, save_npz
+from saliency_sanity.io import load_npz, save_npz
 
 log = logging.getLogger(__name__)
 
-#: the eight methods of the invariance claims (FIGURES.md), in the paper's figure order
+DOC = "kindermans2017"
+NETWORK1 = Model("kindermans_mlp")
+#: the methods of the invariance claims that need no patterns (FIGURES.md), figure order
 METHODS = (
     "gradient",
     "guided_backprop",
-    "pattern_net",
     "gradient_input",
     "integrated_gradients_zero",
     "integrated_gradients_black",
     "deep_taylor_zero",
-    "pattern_attribution",
 )
-ESTIMATORS = ("relu", "linear")
+PATTERN_METHODS = ("pattern_net", "pattern_attribution")
+ESTIMATORS = ("paper", "covariance", "linear")
 SHIFTS = ("constant", "checkerboard", "cat")
-#: display labels of the methods (the paper's names)
-LABELS = {
-    "gradient": "Gradient",
-    "guided_backprop": "Guided Backprop",
-    "pattern_net": "PatternNet",
-    "gradient_input": "Gradient x Input",
-    "integrated_gradients_zero": "IG (zero ref.)",
-    "integrated_gradients_black": "IG (black ref.)",
-    "deep_taylor_zero": "DTD (LRP z-rule root)",
-    "pattern_attribution": "DTD (PatternAttr. root)",
-}
+#: resources of the pattern fits (one pass over the training set per network)
+FIT = Resources(gpu=1, threads=2, mem_mb=4000, runtime=30)
 
 
 def method_calls(ig_steps: int) -> dict[str, tuple[str, dict]]:
@@ -73,34 +72,25 @@ def method_calls(ig_steps: int) -> dict[str, tuple[str, dict]]:
     }
 
 
-def map_names(estimator: str) -> list[str]:
-    """Names of the saved maps: the eight methods (patterns from ``estimator``), then PatternNet
-    and PatternAttribution with each estimator (``pattern_net_relu``, ...)."""
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-    extra = [f"{m}_{e}" for m in ("pattern_net", "pattern_attribution") for e in ESTIMATORS]
-    return [*METHODS, *extra]
+def map_names() -> list[str]:
+    """Names of the saved maps: the six methods, then PatternNet and PatternAttribution with
+    each estimator (``pattern_net_covariance``, ...), then the paper estimator's predicted
+    network-2 maps (``pattern_net_predicted``; for network 1 the same as ``_paper``)."""
+    fitted = [f"{m}_{e}" for m in PATTERN_METHODS for e in ESTIMATORS]
+    return [*METHODS, *fitted, *(f"{m}_predicted" for m in PATTERN_METHODS)]
 
 
-def attribution_maps(
-    model: torch.nn.Module,
-    x: torch.Tensor,
-    target: torch.Tensor,
-    patterns: dict[str, dict[str, torch.Tensor]],
-    estimator: str,
-    ig_steps: int,
-) -> dict[str, torch.Tensor]:
-    """Every map of :func:`map_names` for ``model`` at ``x`` (patterns: estimator -> patterns)."""
+def attribution_maps(model, x, target, patterns: dict, ig_steps: int) -> dict[str, torch.Tensor]:
+    """Every map of :func:`map_names` for ``model`` at ``x``; ``patterns``: estimator (and
+    ``"predicted"``) -> patterns of that model."""
     maps = {
         name: attribute(method, model, x, target, **params)
         for name, (method, params) in method_calls(ig_steps).items()
     }
-    for est in ESTIMATORS:
-        for method in ("pattern_net", "pattern_attribution"):
+    for est in (*ESTIMATORS, "predicted"):
+        for method in PATTERN_METHODS:
             maps[f"{method}_{est}"] = attribute(method, model, x, target, patterns=patterns[est])
-    maps["pattern_net"] = maps[f"pattern_net_{estimator}"]
-    maps["pattern_attribution"] = maps[f"pattern_attribution_{estimator}"]
-    return {name: maps[name] for name in map_names(estimator)}
+    return maps
 
 
 def relative_difference(maps1: np.ndarray, maps2: np.ndarray) -> np.ndarray:
@@ -117,53 +107,136 @@ def relative_difference(maps1: np.ndarray, maps2: np.ndarray) -> np.ndarray:
     return np.divide(diff, peak, out=np.zeros_like(diff), where=peak > 0)
 
 
+def between_digits(maps: np.ndarray, labels: np.ndarray) -> float:
+    """Mean Pearson correlation between the maps (or images) of pairs of images of different
+    digits (different labels)."""
+    flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
+    labels = np.asarray(labels)
+    different = labels[:, None] != labels[None, :]
+    if not different.any():
+        raise ValueError("between-digit correlation needs images of at least two digits")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.corrcoef(flat)
+    return float(np.nanmean(r[different]))
+
+
 def pattern_training_inputs(
-    mnist_root: str | Path, images: int, seed: int, encoding: str = "unit"
+    mnist: str | Path, images: int, seed: int, encoding: str = "unit"
 ) -> torch.Tensor:
     """``images`` training images (a seeded random subset, all if it exceeds the training set)
     in ``encoding``: the data the patterns are fitted on."""
-    mnist = data.load_mnist(mnist_root)
-    n = len(mnist.train_images)
+    train = data.load_mnist(mnist)
+    n = len(train.train_images)
     keep = np.sort(np.random.default_rng(seed).permutation(n)[: min(images, n)])
-    return data.encode(mnist.train_images[keep], encoding)
+    return data.encode(train.train_images[keep], encoding)
 
 
-def save_patterns(path: str | Path, patterns: dict[str, torch.Tensor]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({k: v.detach().cpu() for k, v in patterns.items()}, tmp)
+# --- patterns: fitted once per network, all estimators in one pass -------------------------------
 
 
-def load_patterns(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
-    return {k: v.to(device) for k, v in torch.load(path, weights_only=True).items()}
+def _save_patterns(prefix: str, patterns: dict[str, dict[str, torch.Tensor]]) -> dict:
+    return {f"{prefix}__{est}__{layer}": p.detach().cpu().numpy()
+            for est, layers in patterns.items() for layer, p in layers.items()}  # fmt: skip
 
 
-def fit_model_patterns(
-    mnist_root: str | Path,
-    checkpoint: str | Path,
-    estimator: str,
-    images: int,
-    seed: int,
-    batch_size: int,
-    device: str,
-    out: str | Path,
-) -> dict[str, torch.Tensor]:
-    """Fit and cache a trained model's patterns on its training inputs (its own encoding)."""
+def load_patterns(path, prefix: str, device="cpu") -> dict[str, dict[str, torch.Tensor]]:
+    """``{estimator: {layer: pattern}}`` saved under ``prefix`` (``network1``, ``g0``, ...)."""
+    out: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in load_npz(path).items():
+        parts = key.split("__")
+        if len(parts) == 3 and parts[0] == prefix:
+            out.setdefault(parts[1], {})[parts[2]] = torch.from_numpy(value).to(device)
+    if not out:
+        raise KeyError(f"{path} holds no patterns under {prefix!r}")
+    return out
+
+
+def fit_statistics(model, x_train: torch.Tensor, batch_size: int | None):
+    """Sufficient statistics of every dense layer (one pass; all estimators come from them)."""
+    return P.fit_pattern_statistics(model, x_train, batch_size=batch_size)
+
+
+def _fit_inputs(mnist, settings: dict, device) -> torch.Tensor:
+    fit = settings["patterns"]
+    return pattern_training_inputs(mnist, fit["images"], fit["seed"]).to(device)
+
+
+def describe_shift(shift: str, settings: dict) -> str:
+    """The shift in words, for captions."""
+    s = settings["shifts"]
+    if shift == "constant":
+        return f"constant m2 = {s['constant']:g}"
+    if shift == "checkerboard":
+        board = s["checkerboard"]
+        return (
+            f"checkerboard m2 of {board['square']}x{board['square']}-pixel squares, "
+            f"+/-{board['amplitude']:g}"
+        )
+    if shift == "cat":
+        clip = s["cat"]["clip"]
+        return (
+            f"cat shift m2 = ŝ / ∇f1(x) - x clipped to [-{clip:g}, {clip:g}], ŝ = hand-drawn cat "
+            "x clip x mean |∇f1(x)| (one m2, hence one network 2, per digit)"
+        )
+    raise ValueError(f"shift must be one of {SHIFTS}, got {shift!r}")
+
+
+def make_shift(shift: str, settings: dict, net1, x: torch.Tensor, target) -> torch.Tensor:
+    """m2 for each of the images x: (N, 1, 28, 28). ``settings``: the config section."""
+    s, n = settings["shifts"], len(x)
+    if shift == "constant":
+        return shifts.constant(s["constant"]).expand(n, *x.shape[1:]).to(x)
+    if shift == "checkerboard":
+        return shifts.checkerboard(**s["checkerboard"]).to(x).expand(n, *x.shape[1:])
+    if shift == "cat":
+        grad = attribute("gradient", net1, x, target)
+        return shifts.cat_shift(grad, x, shifts.cat_image().to(x), clip=s["cat"]["clip"])
+    raise ValueError(f"shift must be one of {SHIFTS}, got {shift!r}")
+
+
+def _groups(shift: str, n: int) -> list[list[int]]:
+    """One network 2 for all digits (constant, checkerboard), one per digit (cat)."""
+    return [list(range(n))] if shift != "cat" else [[i] for i in range(n)]
+
+
+def _shown(net1, testbed, settings, dev):
+    x, labels, indices = load_testbed(testbed, net1.encoding, settings["images"])
+    x = x.to(dev)
+    with torch.no_grad():
+        target = net1(x).argmax(1)
+    return x, labels, indices, target
+
+
+@experiment(DOC, "patterns_{shift}", over={"shift": SHIFTS},
+            inputs={"checkpoint": NETWORK1, "testbed": Testbed(), "mnist": MNIST},
+            params={"shift": Field("shift"), "settings": C("kindermans2017")},
+            resources=FIT)  # fmt: skip
+def fit_network2_patterns(*, checkpoint, testbed, mnist, shift: str, settings: dict,
+                          device: str, out) -> None:  # fmt: skip
+    """Network 1's patterns and each network 2's (every estimator), each fitted on the
+    network's own training inputs (network 2: x + m2), and the paper estimator's analytic
+    prediction of network 2's patterns from network 1's statistics."""
     dev = runtime.device(device)
-    model, _ = models.load_checkpoint(checkpoint, dev)
-    x_train = pattern_training_inputs(mnist_root, images, seed, model.encoding)
-    log.info("fitting %s patterns of %s on %d training images", estimator, checkpoint, len(x_train))
-    patterns = fit_patterns(model, x_train.to(dev), estimator=estimator, batch_size=batch_size)
-    save_patterns(out, patterns)
-    return patterns
+    net1, _ = models.load_checkpoint(checkpoint, dev)
+    x, _, _, target = _shown(net1, testbed, settings, dev)
+    m2 = make_shift(shift, settings, net1, x, target)
+    x_train = _fit_inputs(mnist, settings, dev)
+    stats1 = fit_statistics(net1, x_train, settings["patterns"]["batch_size"])
+    arrays = {"m2": m2.cpu().numpy(), "n_images": len(x_train)}
+    arrays.update(_save_patterns("network1", {est: stats1.patterns(est) for est in ESTIMATORS}))
+    groups = _groups(shift, len(x))
+    for g, group in enumerate(tqdm(groups, desc=f"network 2 patterns ({shift})", mininterval=5)):
+        m = m2[group[0]]
+        net2 = models.bias_compensated(net1, m)
+        stats2 = fit_statistics(net2, x_train + m, settings["patterns"]["batch_size"])
+        patterns = {est: stats2.patterns(est) for est in ESTIMATORS}
+        patterns["predicted"] = stats1.shifted(m).patterns("paper")
+        arrays.update(_save_patterns(f"g{g}", patterns))
+    arrays["groups"] = np.asarray([grp[0] for grp in groups])
+    save_npz(out, **arrays)
 
 
-def same_outputs(
-    net1: torch.nn.Module,
-    net2: torch.nn.Module,
-    x: torch.Tensor,
-    m2: torch.Tensor,
-    batch_size: int = 1000,
-) -> float:
+def same_outputs(net1, net2, x: torch.Tensor, m2: torch.Tensor, batch_size: int = 1000) -> float:
     """Max |net1(x) - net2(x + m2)| over ``x``; raises if any prediction differs."""
     dev = next(net1.parameters()).device
     worst, differ = 0.0, 0
@@ -182,102 +255,45 @@ def same_outputs(
     return worst
 
 
-def describe_shift(shift: str, settings: dict) -> str:
-    """The shift in words, for captions."""
-    if shift == "constant":
-        return f"constant m2 = {settings['constant_shift']:g}"
-    if shift == "checkerboard":
-        board = settings["checkerboard"]
-        return (
-            f"checkerboard m2 of {board['square']}x{board['square']}-pixel squares, "
-            f"+/-{board['amplitude']:g}"
-        )
-    if shift == "cat":
-        return (
-            "cat shift m2 = ŝ / ∇f1(x) - x clipped to "
-            f"[-{settings['cat']['clip']:g}, {settings['cat']['clip']:g}], ŝ = hand-drawn cat "
-            "x clip x mean |∇f1(x)| (one m2, hence one network 2, per digit)"
-        )
-    raise ValueError(f"shift must be one of {SHIFTS}, got {shift!r}")
+@experiment(DOC, "shift_{shift}", over={"shift": SHIFTS},
+            inputs={"checkpoint": NETWORK1, "testbed": Testbed(), "mnist": MNIST,
+                    "patterns": Result("kindermans2017/patterns_{shift}")},
+            params={"shift": Field("shift"), "settings": C("kindermans2017")},
+            resources=Resources(gpu=1, threads=2, mem_mb=3000, runtime=30))  # fmt: skip
+def input_invariance(*, checkpoint, testbed, mnist, patterns, shift: str,
+                     settings: dict, device: str, out) -> dict[str, np.ndarray]:  # fmt: skip
+    """Maps of every method for network 1 at x and network 2 at x + m2 (one shift).
 
-
-def make_shift(
-    shift: str,
-    settings: dict,
-    net1: torch.nn.Module,
-    x: torch.Tensor,
-    target: torch.Tensor,
-) -> torch.Tensor:
-    """m2 for each of the images x: (N, 1, 28, 28). ``settings`` is the config section."""
-    n = len(x)
-    if shift == "constant":
-        return shifts.constant(settings["constant_shift"]).expand(n, *x.shape[1:]).to(x)
-    if shift == "checkerboard":
-        board = shifts.checkerboard(**settings["checkerboard"]).to(x)
-        return board.expand(n, *x.shape[1:])
-    if shift == "cat":
-        grad = attribute("gradient", net1, x, target)
-        return shifts.cat_shift(grad, x, shifts.cat_image().to(x), clip=settings["cat"]["clip"])
-    raise ValueError(f"shift must be one of {SHIFTS}, got {shift!r}")
-
-
-def input_invariance(
-    mnist_root: str | Path,
-    testbed: str | Path,
-    checkpoint: str | Path,
-    patterns1: dict[str, str | Path],
-    shift: str,
-    settings: dict,
-    device: str,
-    out: str | Path,
-) -> dict[str, np.ndarray]:
-    """Maps of the eight methods for network 1 at x and network 2 at x + m2 (one shift).
-
-    ``settings`` is the config's ``kindermans2017`` section (images, ig_steps, patterns,
-    checkerboard, cat, constant_shift); ``patterns1``: estimator -> cached patterns of
-    network 1. The constant and checkerboard shifts give one network 2 for all digits; the cat
-    shift depends on the digit (m2 = ŝ / ∇f1(x) - x), so each digit gets its own network 2 (and
-    its own patterns, fitted on the training inputs + that m2). Writes ``out`` (npz).
+    ``settings`` is the config's ``kindermans2017`` section. The constant and checkerboard
+    shifts give one network 2 for all digits; the cat shift depends on the digit, so each digit
+    gets its own network 2 (and its own patterns). For the digit-correlation claim, network 1's
+    PatternNet maps of the first ``correlation_images`` test-bed digits are saved too.
     """
     dev = runtime.device(device)
     net1, _ = models.load_checkpoint(checkpoint, dev)
-    x_all, labels, indices = load_testbed(mnist_root, testbed, net1.encoding)
-    n_images = min(settings["images"], len(x_all))
-    x = x_all[:n_images].to(dev)
-    with torch.no_grad():
-        target = net1(x).argmax(1)
-    estimator, ig_steps = settings["patterns"]["estimator"], settings["ig_steps"]
-    names = map_names(estimator)
-    pats1 = {est: load_patterns(patterns1[est], dev) for est in ESTIMATORS}
-    maps1 = attribution_maps(net1, x, target, pats1, estimator, ig_steps)
-
-    m2 = make_shift(shift, settings, net1, x, target)
-    mnist = data.load_mnist(mnist_root)
-    x_test = data.encode(mnist.test_images, net1.encoding)
-    fit = settings["patterns"]
-    x_train = pattern_training_inputs(mnist_root, fit["images"], fit["seed"], net1.encoding)
-    # one network 2 per distinct shift: all digits for constant/checkerboard, one per digit (cat)
-    groups = [list(range(n_images))] if shift != "cat" else [[i] for i in range(n_images)]
+    x, labels, indices, target = _shown(net1, testbed, settings, dev)
+    names = map_names()
+    pats1 = load_patterns(patterns, "network1", dev)
+    pats1["predicted"] = pats1["paper"]  # network 1 is its own prediction
+    maps1 = attribution_maps(net1, x, target, pats1, settings["ig_steps"])
+    saved = load_npz(patterns)
+    m2 = torch.from_numpy(saved["m2"]).to(dev)
+    if m2.shape != x.shape:
+        raise ValueError(f"{patterns}: shift for {len(m2)} images, this experiment shows {len(x)}")
+    x_test = data.encode(data.load_mnist(mnist).test_images, net1.encoding)
     maps2 = {name: torch.zeros_like(maps1[name]) for name in names}
-    logit_diff = np.zeros(n_images)
-    for group in tqdm(groups, desc=f"network 2 ({shift} shift)", mininterval=5):
+    logit_diff = np.zeros(len(x))
+    for g, group in enumerate(_groups(shift, len(x))):
         m = m2[group[0]]
         net2 = models.bias_compensated(net1, m)
         diff = same_outputs(net1, net2, x_test, m)
-        log.info(
-            "%s shift, images %s: max |logit difference| over the test set %.3g", shift, group, diff
-        )
+        log.info("%s shift, images %s: max |logit difference| on the test set %.3g", shift,
+                 group, diff)  # fmt: skip
         logit_diff[group] = diff
-        pats2 = {
-            est: fit_patterns(
-                net2, (x_train.to(dev) + m), estimator=est, batch_size=fit["batch_size"]
-            )
-            for est in ESTIMATORS
-        }
-        got = attribution_maps(net2, x[group] + m, target[group], pats2, estimator, ig_steps)
+        pats2 = load_patterns(patterns, f"g{g}", dev)
+        got = attribution_maps(net2, x[group] + m, target[group], pats2, settings["ig_steps"])
         for name in names:
             maps2[name][group] = got[name]
-
     arrays = {
         "methods": np.asarray(names),
         "maps1": np.stack([maps1[n].cpu().numpy() for n in names]),
@@ -286,20 +302,31 @@ def input_invariance(
         "x2": (x + m2).cpu().numpy(),
         "m2": m2.cpu().numpy(),
         "target": target.cpu().numpy(),
-        "labels": labels[:n_images].numpy(),
-        "indices": indices[:n_images],
+        "labels": labels.numpy(),
+        "indices": indices,
         "max_abs_logit_difference": logit_diff,
         "n_test": np.asarray(len(x_test)),
         "shift": np.asarray(shift),
         "shift_description": np.asarray(describe_shift(shift, settings)),
-        "estimator": np.asarray(estimator),
-        "ig_steps": np.asarray(ig_steps),
-        "pattern_images": np.asarray(len(x_train)),
+        "shown_estimator": np.asarray(settings["patterns"]["shown"]),
+        "ig_steps": np.asarray(settings["ig_steps"]),
+        "pattern_images": np.asarray(int(saved["n_images"])),
     }
-    for name in names:
-        score = relative_difference(
-            arrays["maps1"][names.index(name)], arrays["maps2"][names.index(name)]
-        )
-        log.info("%s shift, %s: max relative difference %.3g", shift, name, score.max())
+    if shift == "constant":
+        arrays.update(_correlation_maps(net1, testbed, settings, pats1, dev))
     save_npz(out, **arrays)
     return arrays
+
+
+def _correlation_maps(net1, testbed, settings, pats1, dev) -> dict[str, np.ndarray]:
+    """Network 1's PatternNet maps (each estimator) and inputs of more digits, for the
+    between-digit correlation of the claims."""
+    x, labels, _ = load_testbed(testbed, net1.encoding, settings["correlation_images"])
+    x = x.to(dev)
+    with torch.no_grad():
+        target = net1(x).argmax(1)
+    out = {"correlation_x": x.cpu().numpy(), "correlation_labels": labels.numpy()}
+    for est in ESTIMATORS:
+        maps = attribute("pattern_net", net1, x, target, patterns=pats1[est])
+        out[f"correlation_pattern_net_{est}"] = maps.cpu().numpy()
+    return out

@@ -20,8 +20,8 @@ from tqdm import tqdm
 
 from saliency_sanity import data, runtime
 from saliency_sanity.attribution import attribute
-from saliency_sanity.attribution._utils import input_gradients
-from saliency_sanity.experiments.testbed import load_testbed
+from saliency_sanity.catalogue import MNIST, C, Model, Resources, Testbed, experiment
+from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import save_npz
 from saliency_sanity.models import load_checkpoint
 
@@ -32,13 +32,20 @@ log = logging.getLogger(__name__)
 ZERO_MAP = 1e-12
 
 
-def _setup(checkpoint, mnist_root, testbed, device, images: int | None = None):
+DOC = "samek2020"
+#: resources of the light experiments (a few seconds on 2 cores)
+LIGHT = Resources(gpu=1, threads=2, mem_mb=2000, runtime=10)
+
+
+def _setup(checkpoint, testbed, device, images: int | None = None):
     dev = runtime.device(device)
     model, _ = load_checkpoint(checkpoint, dev)
-    x, labels, indices = load_testbed(mnist_root, testbed, model.encoding)
-    if images is not None:
-        x, labels, indices = x[:images], labels[:images], indices[:images]
+    x, labels, indices = load_testbed(testbed, model.encoding, images)
     return model, x.to(dev), labels, indices
+
+
+def _models(names) -> dict:
+    return {name: Model(name) for name in names}
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -60,17 +67,27 @@ def relative_max_difference(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
     return out.double().cpu().numpy()
 
 
-def _timed(name: str, model, x, **params) -> tuple[torch.Tensor, float]:
+def _timed(name: str, model, x, **params) -> torch.Tensor:
+    """Maps of the predicted class; the time goes to the log only (committed files carry no
+    timings; the rule's benchmark file has the job's)."""
     t0 = time.perf_counter()
     maps = attribute(name, model, x, None, **params)
-    seconds = time.perf_counter() - t0
-    log.info("%s on %d images: %.2f s", name, len(x), seconds)
-    return maps, seconds
+    log.info("%s on %d images: %.2f s", name, len(x), time.perf_counter() - t0)
+    return maps
 
 
+@experiment(DOC, "{name}", over={"name": ("deconvnet", "lrp_rules")},
+            inputs={"checkpoint": Model(C("samek2020.model")), "testbed": Testbed()},
+            params={"methods": C("samek2020.{name}.methods"), "images": C("samek2020.show")},
+            resources=LIGHT)  # fmt: skip
+@experiment(DOC, "other_methods",
+            inputs={"checkpoint": Model(C("samek2020.model")), "testbed": Testbed()},
+            params={"methods": C("samek2020.other_methods.methods"),
+                    "images": C("samek2020.other_methods.images")},
+            resources=Resources(gpu=1, threads=2, mem_mb=2000, runtime=30))  # fmt: skip
 def method_maps(
+    *,
     checkpoint: str | Path,
-    mnist_root: str | Path,
     testbed: str | Path,
     out: str | Path,
     methods: Mapping[str, Mapping[str, Any]],
@@ -80,34 +97,32 @@ def method_maps(
     """Maps of several methods on the first ``images`` test-bed images (predicted class).
 
     ``methods`` maps a registry name to its parameters (on top of the registry's defaults).
-    Writes ``x``, ``labels``, ``predicted``, ``logits``, ``methods``, ``maps`` (M, N, H, W),
-    ``sums`` (M, N: the sum of each map) and ``seconds`` (M: the time each method took).
+    Writes ``x`` (shown inputs), ``labels``, ``predicted``, ``logits``, ``methods``, ``maps``
+    (M, N, H, W) and ``sums`` (M, N: the sum of each map).
     """
-    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device, images)
+    model, x, labels, indices = _setup(checkpoint, testbed, device, images)
     logits = _logits(model, x)
-    maps, seconds = [], []
-    for name, params in tqdm(methods.items(), desc="methods"):
-        m, s = _timed(name, model, x, **(params or {}))
-        maps.append(_np(m))
-        seconds.append(s)
-    maps_arr = np.stack(maps)
+    maps = np.stack([_np(_timed(name, model, x, **(params or {})))
+                     for name, params in tqdm(methods.items(), desc="methods")])  # fmt: skip
     save_npz(
         out,
-        x=_np(x),
+        x=display_images(testbed, len(x)),
         labels=labels.numpy(),
         indices=indices,
         predicted=logits.argmax(1).cpu().numpy(),
         logits=logits.cpu().numpy(),
         methods=np.array(list(methods)),
-        maps=maps_arr,
-        sums=maps_arr.reshape(len(maps), len(x), -1).sum(-1),
-        seconds=np.array(seconds),
+        maps=maps,
+        sums=maps.reshape(len(maps), len(x), -1).sum(-1),
     )
 
 
+@experiment(DOC, "linear_model",
+            inputs={"checkpoint": Model(C("samek2020.linear_model.model")), "testbed": Testbed()},
+            params={"images": C("samek2020.show")}, resources=LIGHT)  # fmt: skip
 def linear_model(
+    *,
     checkpoint: str | Path,
-    mnist_root: str | Path,
     testbed: str | Path,
     out: str | Path,
     images: int,
@@ -115,7 +130,7 @@ def linear_model(
 ) -> None:
     """R_i = w_ci x_i of the softmax-regression model (predicted class c), its weights per class,
     and the check that Σ_i R_i + b_c is the logit."""
-    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device, images)
+    model, x, labels, indices = _setup(checkpoint, testbed, device, images)
     logits = _logits(model, x)
     pred = logits.argmax(1)
     maps = attribute("linear", model, x, pred)
@@ -137,10 +152,17 @@ def linear_model(
     )
 
 
+@experiment(DOC, "occlusion",
+            inputs={"checkpoint": Model(C("samek2020.model")), "testbed": Testbed(),
+                    "mnist": MNIST},
+            params={"images": C("samek2020.occlusion.images"),
+                    "patches": C("samek2020.occlusion.patches"),
+                    "stride": C("samek2020.occlusion.stride")}, resources=LIGHT)  # fmt: skip
 def occlusion(
+    *,
     checkpoint: str | Path,
-    mnist_root: str | Path,
     testbed: str | Path,
+    mnist: str | Path,
     out: str | Path,
     images: int,
     patches: list[int],
@@ -149,19 +171,17 @@ def occlusion(
 ) -> None:
     """R_i = f(x) - f(x_-i) with square patches of each size and three fills: 0 (black), the
     test-set mean pixel value, and each image's own mean. ``maps``: (patches, fills, N, H, W)."""
-    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device, images)
-    test_mean = float(data.encode(data.load_mnist(mnist_root).test_images, model.encoding).mean())
+    model, x, labels, indices = _setup(checkpoint, testbed, device, images)
+    test_mean = float(data.encode(data.load_mnist(mnist).test_images, model.encoding).mean())
     fills: dict[str, float | str] = {"zero": 0.0, "test_mean": test_mean, "image_mean": "mean"}
     maps = np.zeros((len(patches), len(fills), *_np(x).shape), dtype=np.float32)
-    seconds = np.zeros((len(patches), len(fills)))
     for i, patch in enumerate(tqdm(patches, desc="patch sizes")):
         for j, fill in enumerate(fills.values()):
-            m, seconds[i, j] = _timed("occlusion", model, x, patch=patch, stride=stride, fill=fill)
-            maps[i, j] = _np(m)
+            maps[i, j] = _np(_timed("occlusion", model, x, patch=patch, stride=stride, fill=fill))
     logits = _logits(model, x)
     save_npz(
         out,
-        x=_np(x),
+        x=display_images(testbed, len(x)),
         labels=labels.numpy(),
         indices=indices,
         predicted=logits.argmax(1).cpu().numpy(),
@@ -170,13 +190,18 @@ def occlusion(
         fills=np.array(list(fills)),
         fill_values=np.array([0.0, test_mean, np.nan]),
         maps=maps,
-        seconds=seconds,
     )
 
 
+@experiment(DOC, "ig_equals_gi",
+            inputs=lambda cfg: {"checkpoints": _models([
+                cfg["samek2020"]["ig_equals_gi"]["bias_free"],
+                cfg["samek2020"]["ig_equals_gi"]["biased"]]), "testbed": Testbed()},
+            params={"steps": C("samek2020.ig_equals_gi.steps"),
+                    "images": C("samek2020.ig_equals_gi.images")}, resources=LIGHT)  # fmt: skip
 def ig_equals_gi(
+    *,
     checkpoints: Mapping[str, str | Path],
-    mnist_root: str | Path,
     testbed: str | Path,
     out: str | Path,
     steps: list[int],
@@ -191,7 +216,7 @@ def ig_equals_gi(
     """
     rel, comp, ig_ex, gi_ex = [], [], [], []
     for name, path in checkpoints.items():
-        model, x, _, indices = _setup(path, mnist_root, testbed, device, images)
+        model, x, _, indices = _setup(path, testbed, device, images)
         pred = _logits(model, x).argmax(1)
         rows = torch.arange(len(x), device=x.device)
         fx = _logits(model, x)[rows, pred]
@@ -199,7 +224,7 @@ def ig_equals_gi(
         gi = attribute("gradient_input", model, x, pred)
         rel_m, comp_m = [], []
         for s in tqdm(steps, desc=f"{name}: steps"):
-            ig, _ = _timed("integrated_gradients", model, x, baseline="zero", steps=s)
+            ig = _timed("integrated_gradients", model, x, baseline="zero", steps=s)
             rel_m.append(relative_max_difference(ig, gi))
             err = (ig.flatten(1).sum(1) - (fx - f0)).abs() / fx.abs().clamp(min=ZERO_MAP)
             comp_m.append(err.double().cpu().numpy())
@@ -215,14 +240,17 @@ def ig_equals_gi(
         completeness=np.array(comp),
         ig_example=np.stack(ig_ex),
         gi_example=np.stack(gi_ex),
-        x_example=_np(x[:1])[0],
+        x_example=display_images(testbed, 1)[0],
         indices=indices,
     )
 
 
+@experiment(DOC, "gradient_input_practice",
+            inputs={"checkpoint": Model(C("samek2020.model")), "testbed": Testbed()},
+            params={"show": C("samek2020.show")}, resources=LIGHT)  # fmt: skip
 def gradient_input_practice(
+    *,
     checkpoint: str | Path,
-    mnist_root: str | Path,
     testbed: str | Path,
     out: str | Path,
     show: int,
@@ -231,7 +259,7 @@ def gradient_input_practice(
     """Gradient x Input on the whole test-bed: the first ``show`` maps, and per image the
     fraction of positive, negative and zero scores (over all pixels, and over the pixels where
     the input is non-zero, the only ones where GI can be non-zero)."""
-    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device)
+    model, x, labels, indices = _setup(checkpoint, testbed, device)
     logits = _logits(model, x)
     gi = _np(attribute("gradient_input", model, x, None))
     flat, on = gi.reshape(len(gi), -1), _np(x).reshape(len(gi), -1) != 0
@@ -239,7 +267,7 @@ def gradient_input_practice(
     n_on = np.maximum(on.sum(1), 1)
     save_npz(
         out,
-        x=_np(x[:show]),
+        x=display_images(testbed, show),
         labels=labels.numpy(),
         indices=indices,
         predicted=logits.argmax(1).cpu().numpy(),
@@ -272,9 +300,15 @@ def _pairs(labels: torch.Tensor, n_pairs: int) -> list[tuple[int, int]]:
     return pairs
 
 
+@experiment(DOC, "shattered_gradients",
+            inputs=lambda cfg: {"checkpoints": _models(cfg["samek2020"]["shattered_gradients"][
+                "models"]), "testbed": Testbed()},
+            params={"pairs": C("samek2020.shattered_gradients.pairs"),
+                    "points": C("samek2020.shattered_gradients.points")},
+            resources=LIGHT)  # fmt: skip
 def shattered_gradients(
+    *,
     checkpoints: Mapping[str, str | Path],
-    mnist_root: str | Path,
     testbed: str | Path,
     out: str | Path,
     pairs: int,
@@ -295,7 +329,7 @@ def shattered_gradients(
     keys = ("function", "grad_norm", "grad_pixel", "directional", "other_logit")
     res: dict[str, list] = {k: [] for k in (*keys, "cosine", "grad_maps", "pixel", "classes")}
     for name, path in checkpoints.items():
-        model, x, labels, indices = _setup(path, mnist_root, testbed, device)
+        model, x, labels, indices = _setup(path, testbed, device)
         per = {k: [] for k in res}
         for i, j in tqdm(_pairs(labels, pairs), desc=f"{name}: pairs"):
             x0, x1 = x[i], x[j]
@@ -304,7 +338,7 @@ def shattered_gradients(
             logits = _logits(model, path_x)
             c, c1 = int(logits[0].argmax()), int(logits[-1].argmax())
             target = torch.full((points,), c, device=x.device, dtype=torch.long)
-            g = input_gradients(model, path_x, target).flatten(1)
+            g = attribute("gradient", model, path_x, target).flatten(1)
             pixel = int(g.abs().mean(0).argmax())
             gd = g.double()
             cos = torch.nn.functional.cosine_similarity(gd[1:], gd[:-1], dim=1)
@@ -328,9 +362,13 @@ def shattered_gradients(
     )
 
 
+@experiment(DOC, "smoothgrad",
+            inputs={"checkpoint": Model(C("samek2020.model")), "testbed": Testbed()},
+            params=lambda cfg: {"show": cfg["samek2020"]["show"], **cfg["samek2020"]["smoothgrad"],
+                                "seed": cfg["seed"]}, resources=LIGHT)  # fmt: skip
 def smoothgrad(
+    *,
     checkpoint: str | Path,
-    mnist_root: str | Path,
     testbed: str | Path,
     out: str | Path,
     show: int,
@@ -351,7 +389,7 @@ def smoothgrad(
     ``noise_ref`` (T, seeds) = mean over images of ‖estimate - reference‖₂ / ‖reference‖₂, the
     reference being one estimate with ``reference_samples`` samples (its own noise adds to it).
     """
-    model, x, labels, indices = _setup(checkpoint, mnist_root, testbed, device)
+    model, x, labels, indices = _setup(checkpoint, testbed, device)
     sg = {"base": "gradient_input", "noise": noise}
     xs = x[:show]
     gi_show = attribute("gradient_input", model, xs, None)
@@ -377,7 +415,7 @@ def smoothgrad(
         noise_ref.append(dist.mean(dim=1).cpu().numpy())
     save_npz(
         out,
-        x=_np(xs),
+        x=display_images(testbed, len(xs)),
         labels=labels.numpy(),
         indices=indices,
         predicted=_logits(model, xs).argmax(1).cpu().numpy(),
@@ -390,9 +428,16 @@ def smoothgrad(
     )
 
 
+@experiment(DOC, "method_connections",
+            inputs=lambda cfg: {"checkpoints": _models(cfg["samek2020"]["method_connections"][
+                "models"]), "testbed": Testbed()},
+            params={"steps": C("samek2020.ig_equals_gi.default_steps"),
+                    "stabilizer": C("samek2020.method_connections.stabilizer"),
+                    "images": C("samek2020.method_connections.images")},
+            resources=LIGHT)  # fmt: skip
 def method_connections(
+    *,
     checkpoints: Mapping[str, str | Path],
-    mnist_root: str | Path,
     testbed: str | Path,
     out: str | Path,
     steps: int,
@@ -413,18 +458,15 @@ def method_connections(
         "integrated_gradients": ("integrated_gradients", {"baseline": "zero", "steps": steps}),
         "deep_taylor": ("deep_taylor", {"root": "zero", "stabilizer": stabilizer}),
     }
-    rel, cons, secs = [], [], []
+    rel, cons = [], []
     for path in checkpoints.values():
-        model, x, _, indices = _setup(path, mnist_root, testbed, device, images)
+        model, x, _, indices = _setup(path, testbed, device, images)
         logits = _logits(model, x)
         pred = logits.argmax(1)
-        maps, sec = {}, {}
-        for key, (method, params) in specs.items():
-            maps[key], sec[key] = _timed(method, model, x, **params)
+        maps = {key: _timed(method, model, x, **params) for key, (method, params) in specs.items()}
         rel.append([relative_max_difference(maps[a], maps[b]) for a, b in pairs])
         fx = logits[torch.arange(len(x)), pred]
         cons.append((maps["lrp_0"].flatten(1).sum(1) / fx).double().cpu().numpy())
-        secs.append([sec[k] for k in specs])
     save_npz(
         out,
         models=np.array(list(checkpoints)),
@@ -432,6 +474,5 @@ def method_connections(
         stabilizer=np.array(stabilizer),
         rel_diff=np.array(rel),
         lrp0_conservation=np.array(cons),
-        seconds=np.array(secs),
         indices=indices,
     )

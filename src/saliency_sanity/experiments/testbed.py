@@ -1,4 +1,10 @@
-"""The test-bed: a fixed, seeded set of test images shared by every quantitative experiment."""
+"""The test-bed: a fixed, seeded set of test images shared by every quantitative experiment.
+
+One ``.npz`` per tier: MNIST's holds the chosen test images as uint8 (encoded by
+:func:`load_testbed` into each model's input encoding); the ImageNet tier's hold images already
+preprocessed for one model (:mod:`saliency_sanity.imagenet`). Experiments only ever read a
+test-bed file, so MNIST and ImageNet experiments are the same functions.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +14,49 @@ import numpy as np
 import torch
 
 from saliency_sanity import data
-from saliency_sanity.io import load_json, save_json
+from saliency_sanity.io import load_npz, save_npz
 
 
-def write_testbed(mnist_root: str | Path, size: int, seed: int, out: str | Path) -> list[int]:
-    """Choose ``size`` test images with ``seed`` and save their indices and labels."""
-    mnist = data.load_mnist(mnist_root)
-    indices = data.select_testbed(len(mnist.test_labels), size, seed)
-    save_json(
+def write_testbed(*, mnist: str | Path, size: int, seed: int, out: str | Path) -> np.ndarray:
+    """Choose ``size`` test images with ``seed`` and save them with their labels and indices."""
+    images = data.load_mnist(mnist)
+    indices = data.select_testbed(len(images.test_labels), size, seed)
+    save_npz(
         out,
-        {
-            "seed": seed,
-            "indices": indices.tolist(),
-            "labels": mnist.test_labels[indices].tolist(),
-        },
+        images=images.test_images[indices],
+        labels=images.test_labels[indices],
+        ids=indices,
+        seed=seed,
+        source="MNIST test set",
     )
-    return indices.tolist()
+    return indices
 
 
 def load_testbed(
-    mnist_root: str | Path, testbed: str | Path, encoding: str = "unit"
+    path: str | Path, encoding: str = "unit", n: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """(x, labels, indices) of the test-bed images in the given input encoding."""
-    mnist = data.load_mnist(mnist_root)
-    indices = np.asarray(load_json(testbed)["indices"])
-    x = data.encode(mnist.test_images[indices], encoding)
-    return x, torch.from_numpy(mnist.test_labels[indices]), indices
+    """(x, labels, ids) of the first ``n`` (None: all) test-bed images, in ``encoding``.
+
+    MNIST test-beds are encoded here (``unit`` = [0, 1], ``shifted`` = [-1, 0]); an ImageNet
+    test-bed is already preprocessed for its model (``encoding="imagenet"``).
+    """
+    d = load_npz(path)
+    if "images" in d:
+        if encoding == "imagenet":
+            raise ValueError(f"{path} is an MNIST test-bed; an ImageNet model needs its own")
+        x = data.encode(d["images"], encoding)
+    else:
+        if encoding != "imagenet":
+            raise ValueError(f"{path} is an ImageNet test-bed; got encoding {encoding!r}")
+        x = torch.from_numpy(d["x"])
+    labels, ids = torch.from_numpy(np.asarray(d["labels"], dtype=np.int64)), d["ids"]
+    if n is not None:
+        x, labels, ids = x[:n], labels[:n], ids[:n]
+    return x, labels, ids
+
+
+def display_images(path: str | Path, n: int | None = None) -> np.ndarray:
+    """Images to show, (N, H, W) in [0, 1] (MNIST) or (N, H, W, 3) (ImageNet)."""
+    d = load_npz(path)
+    shown = d["images"] / 255.0 if "images" in d else d["display"]
+    return shown[:n] if n is not None else shown

@@ -31,8 +31,9 @@ def training_data(mnist_root: str | Path, spec: TrainSpec, encoding: str, seed: 
 
 
 def train_variant(
-    mnist_root: str | Path,
-    model_name: str,
+    *,
+    mnist: str | Path,
+    model: str,
     variant: str,
     recipe: dict,
     seed: int,
@@ -40,34 +41,34 @@ def train_variant(
     checkpoint: str | Path,
     metrics: str | Path,
 ) -> dict:
-    """Train ``model_name`` with ``recipe`` (config ``models.<model>.<variant>``) and save it."""
+    """Train ``model`` with ``recipe`` (config ``models.<model>.<variant>``) and save it."""
     runtime.seed_everything(seed)
     dev = runtime.device(device)
     spec = TrainSpec.from_config(recipe)
-    model = models.build(model_name)
-    x_train, y_train, x_test, y_test = training_data(mnist_root, spec, model.encoding, seed)
-    log.info("training %s (%s) on %d images, device %s", model_name, variant, len(x_train), dev)
-    result = train(model, x_train, y_train, x_test, y_test, spec, seed, dev)
-    result.update(model=model_name, variant=variant)
-    models.save(checkpoint, model.cpu(), variant=variant, metrics=result)
+    net = models.build(model)
+    x_train, y_train, x_test, y_test = training_data(mnist, spec, net.encoding, seed)
+    log.info("training %s (%s) on %d images, device %s", model, variant, len(x_train), dev)
+    result = train(net, x_train, y_train, x_test, y_test, spec, seed, dev)
+    result.update(model=model, variant=variant)
+    models.save(checkpoint, net.cpu(), variant=variant, metrics=result)
     save_json(metrics, result)
     return result
 
 
 def shifted_network(
-    mnist_root: str | Path, checkpoint: str | Path, shift: float, out_checkpoint, out_metrics
+    *, mnist: str | Path, network1: str | Path, shift: float, checkpoint, metrics
 ) -> dict:
     """Network 2 of kindermans2017 (Sec. 2): bias-compensated copy for inputs x + shift.
 
     Checks the claim that both networks give the same outputs: test accuracy of each on its own
     encoding, and the max abs logit difference over the whole test set.
     """
-    net1, meta = models.load_checkpoint(checkpoint)
+    net1, meta = models.load_checkpoint(network1)
     net2 = models.bias_compensated(net1, shift)
-    mnist = data.load_mnist(mnist_root)
-    x1 = data.encode(mnist.test_images, net1.encoding)
+    images = data.load_mnist(mnist)
+    x1 = data.encode(images.test_images, net1.encoding)
     x2 = x1 + shift
-    y = torch.from_numpy(mnist.test_labels)
+    y = torch.from_numpy(images.test_labels)
     with torch.no_grad():
         max_diff = max(
             float((net1(x1[i : i + 1000]) - net2(x2[i : i + 1000])).abs().max())
@@ -86,6 +87,6 @@ def shifted_network(
         "net2_input_range": [float(x2.min()), float(x2.max())],
     }
     log.info("%s", result)
-    models.save(out_checkpoint, net2, variant="shifted", metrics=result, parent=meta)
-    save_json(out_metrics, result)
+    models.save(checkpoint, net2, variant="shifted", metrics=result, parent=meta)
+    save_json(metrics, result)
     return result

@@ -1,0 +1,26 @@
+# Every experiment of the catalogue: one wildcard rule, <results>/{doc}/{name}.npz; its inputs,
+# keyword arguments and resources are looked up in the catalogue row {doc}/{name}.
+
+
+rule experiment:
+    input:
+        unpack(row_input("experiment")),
+    output:
+        out=f"{RESULTS}/{{doc}}/{{name}}.npz",
+    log:
+        f"{RESULTS}/logs/{{doc}}/{{name}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/{{doc}}/{{name}}.tsv"
+    conda:
+        ENV
+    threads: row_resource("experiment", "threads")
+    resources:
+        gpu=row_resource("experiment", "gpu"),
+        mem_mb=row_resource("experiment", "mem_mb"),
+        runtime=row_resource("experiment", "runtime"),
+    params:
+        call=row_call("experiment"),
+    message:
+        "experiment {wildcards.doc}/{wildcards.name}"
+    script:
+        ADAPTER
