@@ -332,9 +332,9 @@ class Catalogue:
         for row in [*self.experiments.values(), *self.figures.values()]:
             for files in row.files().values():
                 for f in files:
-                    if f.endswith(".npz") and f.startswith(prefix) and "/data/" not in f:
-                        if f not in written:
-                            raise KeyError(f"{row.key} reads {f}, which no experiment writes")
+                    result = f.endswith(".npz") and f.startswith(prefix) and "/data/" not in f
+                    if result and f not in written:
+                        raise KeyError(f"{row.key} reads {f}, which no experiment writes")
 
     # --- lookups for the workflow ------------------------------------------------------------
 

@@ -138,13 +138,16 @@ def _value_errors(name: str, key: str, value: Any, param: inspect.Parameter):
         yield key, f"{name}.{key} must be {_type_name(types)}, got {value!r}"
         return
     default = param.default
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if isinstance(default, int) and not isinstance(default, bool) and default >= 1:
-            if value < 1:
-                yield key, f"{name}.{key} must be a positive count, got {value!r}"
-        elif isinstance(default, int | float) and not isinstance(default, bool) and default >= 0:
-            if value < 0:
-                yield key, f"{name}.{key} must be >= 0, got {value!r}"
+    if not _is_number(value) or not _is_number(default):
+        return
+    if isinstance(default, int) and default >= 1 and value < 1:  # a count
+        yield key, f"{name}.{key} must be a positive count, got {value!r}"
+    elif default >= 0 and value < 0:  # a size or scale whose default is not negative
+        yield key, f"{name}.{key} must be >= 0, got {value!r}"
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 # --- schema keywords ----------------------------------------------------------------------------
@@ -192,11 +195,10 @@ def _extended_validator(schema: dict, config: dict):
 
     def x_testbed_count(validator, value, instance, schema):
         size = (config.get("testbed") or {}).get("size", 200)
-        if value and isinstance(instance, int) and not isinstance(instance, bool):
-            if instance > size:
-                yield jsonschema.ValidationError(
-                    f"{instance} images, but the test-bed has testbed.size = {size}"
-                )
+        if value and _is_number(instance) and instance > size:
+            yield jsonschema.ValidationError(
+                f"{instance} images, but the test-bed has testbed.size = {size}"
+            )
 
     keywords = {"x-method": x_method, "x-method-spec": x_method_spec, "x-methods": x_methods,
                 "x-model": x_model, "x-testbed-count": x_testbed_count}  # fmt: skip

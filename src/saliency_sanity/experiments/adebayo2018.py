@@ -34,6 +34,7 @@ from saliency_sanity.attribution import METHODS, attribute, model_guard
 from saliency_sanity.attribution._utils import DEFAULT_CHUNK
 from saliency_sanity.attribution.smoothgrad import noisy_moments
 from saliency_sanity.catalogue import C, Field, Model, Resources, Testbed, experiment
+from saliency_sanity.experiments import RANDOMIZATION_ORDERS
 from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import save_npz
 from saliency_sanity.models import load_checkpoint
@@ -309,15 +310,9 @@ def method_subsets(
 # --- the experiments: rows of the catalogue -----------------------------------------------------
 
 DOC = "adebayo2018"
-ORDERS = MODES
+ORDERS = RANDOMIZATION_ORDERS
 #: resources of one randomisation run (SG/VG and IG on 200 images at every step)
 HEAVY = Resources(gpu=1, threads=2, mem_mb=6000, runtime=90)
-
-
-def models_of(cfg: Mapping) -> list[str]:
-    """The models of the randomisation test: the config's MNIST models, and the ImageNet
-    tier's Inception v3 when that tier is on."""
-    return list(cfg["adebayo2018"]["models"])
 
 
 def _prepare(checkpoint, testbed, methods, grid_position, device):
@@ -346,7 +341,7 @@ _PARAMS = {"methods": C("adebayo2018.methods"), "grid_position": C("adebayo2018.
            "explained_class": C("adebayo2018.randomization.explained_class")}  # fmt: skip
 
 
-@experiment(DOC, "{order}_maps_{model}", over={"order": ORDERS, "model": models_of},
+@experiment(DOC, "{order}_maps_{model}", over={"order": ORDERS, "model": C("adebayo2018.models")},
             inputs={"checkpoint": Model("{model}"), "testbed": Testbed("{model}")},
             params={**_PARAMS, "order": Field("order"),
                     "seed": C("adebayo2018.randomization.seed")},
@@ -407,7 +402,7 @@ def untrained_copies(model: nn.Module, seeds: Sequence[int]) -> list[nn.Module]:
     return copies
 
 
-@experiment(DOC, "null_{model}", over={"model": models_of},
+@experiment(DOC, "null_{model}", over={"model": C("adebayo2018.models")},
             inputs={"checkpoint": Model("{model}"), "testbed": Testbed("{model}")},
             params={**_PARAMS, "seeds": C("adebayo2018.randomization.null_seeds")},
             resources=HEAVY)  # fmt: skip

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from saliency_sanity import data, models, randomization, runtime
 from saliency_sanity.attribution import attribute, attribute_all_classes, compete
 from saliency_sanity.catalogue import MNIST, C, Model, Resources, Testbed, experiment
+from saliency_sanity.experiments import GUPTA2019_RUNS
 from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import save_npz
 
@@ -358,7 +359,7 @@ def cgi_maps(*, checkpoint, testbed, n_images, device: str, out) -> dict:
 
 #: the randomisation runs of Figs. 5, 6, 8-10: procedure and base methods (all-class maps once
 #: per step; the plain and the competitive maps both come from them)
-RUNS = ("layerwise_cgi", "cascading_cgi", "cascading_clrp", "cascading_cdasp")
+RUNS = GUPTA2019_RUNS
 
 
 def run_settings(cfg: Mapping, run: str) -> dict[str, Any]:

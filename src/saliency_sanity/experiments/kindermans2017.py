@@ -31,6 +31,11 @@ from saliency_sanity import data, models, runtime, shifts
 from saliency_sanity.attribution import attribute
 from saliency_sanity.attribution import patterns as P
 from saliency_sanity.catalogue import MNIST, C, Field, Model, Resources, Result, Testbed, experiment
+from saliency_sanity.experiments import (
+    INVARIANCE_METHODS,
+    KINDERMANS2017_SHIFTS,
+    PATTERN_ESTIMATORS,
+)
 from saliency_sanity.experiments.testbed import load_testbed
 from saliency_sanity.io import load_npz, save_npz
 
@@ -38,18 +43,10 @@ log = logging.getLogger(__name__)
 
 DOC = "kindermans2017"
 NETWORK1 = Model("kindermans_mlp")
-#: the methods of the invariance claims that need no patterns (FIGURES.md), figure order
-METHODS = (
-    "gradient",
-    "guided_backprop",
-    "gradient_input",
-    "integrated_gradients_zero",
-    "integrated_gradients_black",
-    "deep_taylor_zero",
-)
+METHODS = INVARIANCE_METHODS
 PATTERN_METHODS = ("pattern_net", "pattern_attribution")
-ESTIMATORS = ("paper", "covariance", "linear")
-SHIFTS = ("constant", "checkerboard", "cat")
+ESTIMATORS = PATTERN_ESTIMATORS
+SHIFTS = KINDERMANS2017_SHIFTS
 #: resources of the pattern fits (one pass over the training set per network)
 FIT = Resources(gpu=1, threads=2, mem_mb=4000, runtime=30)
 
@@ -91,33 +88,6 @@ def attribution_maps(model, x, target, patterns: dict, ig_steps: int) -> dict[st
         for method in PATTERN_METHODS:
             maps[f"{method}_{est}"] = attribute(method, model, x, target, patterns=patterns[est])
     return maps
-
-
-def relative_difference(maps1: np.ndarray, maps2: np.ndarray) -> np.ndarray:
-    """Per image: max |map1 - map2| / max |map1| (the invariance score of the claims).
-
-    ``maps1``, ``maps2``: (N, ...). Where map 1 is all zero, map 2's peak is the denominator
-    (so a nonzero map 2 scores 1), and two all-zero maps score 0.
-    """
-    m1 = np.asarray(maps1, dtype=np.float64).reshape(len(maps1), -1)
-    m2 = np.asarray(maps2, dtype=np.float64).reshape(len(maps2), -1)
-    diff = np.abs(m1 - m2).max(axis=1)
-    peak = np.abs(m1).max(axis=1)
-    peak = np.where(peak > 0, peak, np.abs(m2).max(axis=1))
-    return np.divide(diff, peak, out=np.zeros_like(diff), where=peak > 0)
-
-
-def between_digits(maps: np.ndarray, labels: np.ndarray) -> float:
-    """Mean Pearson correlation between the maps (or images) of pairs of images of different
-    digits (different labels)."""
-    flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
-    labels = np.asarray(labels)
-    different = labels[:, None] != labels[None, :]
-    if not different.any():
-        raise ValueError("between-digit correlation needs images of at least two digits")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.corrcoef(flat)
-    return float(np.nanmean(r[different]))
 
 
 def pattern_training_inputs(

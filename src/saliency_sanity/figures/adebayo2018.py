@@ -20,7 +20,7 @@ import pandas as pd
 
 from saliency_sanity import similarity
 from saliency_sanity.catalogue import C, Metrics, Result, figure
-from saliency_sanity.experiments.adebayo2018 import ORDERS, models_of
+from saliency_sanity.experiments import RANDOMIZATION_ORDERS as ORDERS
 from saliency_sanity.figures._panels import (
     label_cell,
     row_label,
@@ -214,7 +214,7 @@ def _mode_text(mode: str) -> str:
 
 
 @figure(DOC, "{order}_rank_{model}", caption="{order}_rank",
-        over={"order": ORDERS, "model": models_of},
+        over={"order": ORDERS, "model": C("adebayo2018.models")},
         inputs={"maps": Result("adebayo2018/{order}_maps_{model}"),
                 "null": Result("adebayo2018/null_{model}"), "metrics": Metrics("{model}")},
         params={"methods": C("adebayo2018.methods"),
@@ -325,7 +325,7 @@ def grid_table(result: Mapping[str, np.ndarray]) -> pd.DataFrame:
 
 
 @figure(DOC, "{order}_grid_{model}", caption="{order}_grid",
-        over={"order": ORDERS, "model": models_of},
+        over={"order": ORDERS, "model": C("adebayo2018.models")},
         inputs={"maps": Result("adebayo2018/{order}_maps_{model}")})  # fmt: skip
 def grid_figure(*, maps, png, pdf, csv, entry) -> pd.DataFrame:
     """Fig. 1 / Figs. 4-9: one input's maps (rows: methods) after each randomisation step

@@ -23,7 +23,7 @@ import pandas as pd
 
 from saliency_sanity import similarity
 from saliency_sanity.catalogue import C, Field, Metrics, Result, figure
-from saliency_sanity.experiments.gupta2019 import RUNS
+from saliency_sanity.experiments import GUPTA2019_RUNS as RUNS
 from saliency_sanity.figures._panels import (
     label_cell,
     row_label,
@@ -390,10 +390,10 @@ def _rank_claims(table, plain: str, comp: str, figure_: str, margin: float) -> l
                "paper: VGG-19): Spearman |map| trained vs fully randomised",
                last.plain_rank_abs_mean, insensitive,
                "more alike than two untrained copies (null)", last.null_plain_rank_abs,
-               f"genuine on this measure: {plain} trained vs randomised {last.plain_rank_abs_mean:.2f}"
-               f" is the similarity of two untrained copies ({last.null_plain_rank_abs:.2f}); the "
-               "unchanged look comes from the architecture and the input's zero pixels, not from "
-               "the trained weights"),
+               f"genuine on this measure: {plain} trained vs randomised "
+               f"{last.plain_rank_abs_mean:.2f} is the similarity of two untrained copies "
+               f"({last.null_plain_rank_abs:.2f}); the unchanged look comes from the "
+               "architecture and the input's zero pixels, not from the trained weights"),
         _claim(f"final_rank.{CLAIM_NAMES[comp]}", figure_, "empirical",
                f"the competitive {comp} map changes under cascading randomisation (Sec. 5): "
                "Spearman |map| trained vs fully randomised", last.competitive_rank_abs_mean,
@@ -419,7 +419,7 @@ def randomization_grid(*, results, run: str, png, pdf, csv, entry, n_display: in
     absolute views (rows), for the first ``n_display`` images; CSV of the competition measures
     and rank correlations per step."""
     r = load_npz(results)
-    procedure, model = _str(r["procedure"]), _str(r["model"])
+    procedure = _str(r["procedure"])
     method = str(r["methods"][0])
     steps = [str(s) for s in r["steps"]]
     table = competition_table(r, method)

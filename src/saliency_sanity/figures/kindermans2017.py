@@ -16,12 +16,8 @@ import numpy as np
 import pandas as pd
 
 from saliency_sanity.catalogue import Field, Metrics, Result, figure
-from saliency_sanity.experiments.kindermans2017 import (
-    ESTIMATORS,
-    METHODS,
-    between_digits,
-    relative_difference,
-)
+from saliency_sanity.experiments import INVARIANCE_METHODS as METHODS
+from saliency_sanity.experiments import PATTERN_ESTIMATORS as ESTIMATORS
 from saliency_sanity.figures._panels import method_label, row_label, show_input, show_signed
 from saliency_sanity.figures._plot import pyplot, save
 from saliency_sanity.io import load_json, load_npz, save_csv
@@ -41,6 +37,33 @@ LABELS = {
     "pattern_net": "PatternNet",
     "pattern_attribution": "PatternAttribution",
 }
+
+
+def relative_difference(maps1: np.ndarray, maps2: np.ndarray) -> np.ndarray:
+    """Per image: max |map1 - map2| / max |map1| (the invariance score of the claims).
+
+    ``maps1``, ``maps2``: (N, ...). Where map 1 is all zero, map 2's peak is the denominator
+    (so a nonzero map 2 scores 1), and two all-zero maps score 0.
+    """
+    m1 = np.asarray(maps1, dtype=np.float64).reshape(len(maps1), -1)
+    m2 = np.asarray(maps2, dtype=np.float64).reshape(len(maps2), -1)
+    diff = np.abs(m1 - m2).max(axis=1)
+    peak = np.abs(m1).max(axis=1)
+    peak = np.where(peak > 0, peak, np.abs(m2).max(axis=1))
+    return np.divide(diff, peak, out=np.zeros_like(diff), where=peak > 0)
+
+
+def between_digits(maps: np.ndarray, labels: np.ndarray) -> float:
+    """Mean Pearson correlation between the maps (or images) of pairs of images of different
+    digits (different labels)."""
+    flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
+    labels = np.asarray(labels)
+    different = labels[:, None] != labels[None, :]
+    if not different.any():
+        raise ValueError("between-digit correlation needs images of at least two digits")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.corrcoef(flat)
+    return float(np.nanmean(r[different]))
 
 
 def _str(value) -> str:
