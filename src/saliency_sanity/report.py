@@ -206,6 +206,12 @@ def read_caption(path: str | Path, fields: Mapping[str, str] | None = None) -> d
     return out
 
 
+def rst_escape(text: str) -> str:
+    """Plain caption text made literal for reStructuredText (``snakemake --report``): the
+    captions use |x|, x_i and * as mathematics, which RST would read as markup."""
+    return re.sub(r"([\\|*_`])", r"\\\1", text)
+
+
 # --- the report --------------------------------------------------------------------------------
 
 

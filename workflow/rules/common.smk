@@ -81,11 +81,14 @@ def row_resource(kind, name):
 
 
 def figure_caption(wildcards):
-    """The figure's fixed text (RST) for `snakemake --report`."""
-    from saliency_sanity.report import read_caption
+    """The figure's fixed text for `snakemake --report` (plain text, escaped for RST)."""
+    from saliency_sanity.report import read_caption, rst_escape
 
     r = CAT.row("figure", wildcards.doc, wildcards.name)
-    text = read_caption(CAT.caption_file(r, REPORT_DIR), r.fields)
+    text = {
+        k: rst_escape(v)
+        for k, v in read_caption(CAT.caption_file(r, REPORT_DIR), r.fields).items()
+    }
     return f"**{text['title']}**\n\n{text['caption']}\n\n*Paper:* {text['paper']}"
 
 
