@@ -26,7 +26,7 @@ def test_ruff_format():
 
 
 def test_snakefmt():
-    result = run(str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules")
+    result = run(str(BIN / "snakefmt"), "--check", "workflow")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -1,84 +1,155 @@
-"""The Snakemake workflow: a dry run of the default config, and the whole DAG on the smoke config
-with a tiny synthetic MNIST (offline mirror), in a scratch working directory."""
+"""The Snakemake workflow: the dry run of the default config, bad values stopped before any job
+(and nothing already computed touched), and the smoke DAG on a tiny synthetic MNIST: every
+deliverable under its own prefix, a deleted one rebuilt, the user's umask, no timings, a
+rerun that does nothing, and the HTML report."""
+
+from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
+import stat
 
 import pandas as pd
 import pytest
 import yaml
-from mnist_fixture import write_tiny_mnist
+from _smk import SMOKE_CONFIGS, SMOKE_CORES, scratch, smoke_catalogue, snakemake, tail
 
-ROOT = Path(__file__).resolve().parents[2]
+from saliency_sanity.report import read_caption
+
 pytestmark = pytest.mark.workflow
 
 
-def snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(workdir), *args]  # fmt: skip
-    env = {**os.environ, **(env or {})}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir)
+def test_dry_run_lists_every_deliverable_of_the_default_config(tmp_path):
+    from _smk import default_catalogue
 
-
-def scratch(tmp_path: Path) -> Path:
-    work = tmp_path / "work"
-    work.mkdir()
-    shutil.copytree(ROOT / "config", work / "config")
-    shutil.copy(ROOT / "matplotlibrc", work / "matplotlibrc")
-    return work
-
-
-def test_dry_run_default_config(tmp_path):
     work = scratch(tmp_path)
-    result = snakemake(work, "-n", "--quiet", "rules")
-    assert result.returncode == 0, result.stderr
-    for rule in ("fetch_mnist", "train", "shifted_network", "report"):
-        assert rule in result.stdout + result.stderr
+    result = snakemake(work, "-n")
+    assert result.returncode == 0, tail(result)
+    out = result.stdout + result.stderr
+    cat = default_catalogue()
+    missing = [f for f in cat.figure_files() if f not in out]
+    assert not missing, missing[:10]
+    assert "figures/claims.csv" in out and "figures/README.md" in out
 
 
-def test_bad_config_key_stops_with_its_name(tmp_path):
+def _existing_results(work):
+    """A results/ tree as a finished earlier run would have left it."""
+    files = {}
+    for rel in ("results/models/cnn/normal.pt", "results/adebayo2018/cascading_maps_cnn.npz",
+                "results/data/testbed.npz", "figures/claims.csv"):  # fmt: skip
+        path = work / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"computed earlier: {rel}".encode())
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+        files[path] = path.read_bytes()
+    return files
+
+
+BAD_VALUES = [
+    ({"adebayo2018": {"methods": {"integrated_gradients": {"params": {"stesp": 4}}}}},
+     "adebayo2018.methods.integrated_gradients.params.stesp"),
+    ({"adebayo2018": {"methods": {"smoothgrad_gradient": {"params": {"samples": -3}}}}},
+     "adebayo2018.methods.smoothgrad_gradient.params.samples"),
+    ({"adebayo2018": {"methods": {"gradient": {"method": "gradeint"}}}},
+     "adebayo2018.methods.gradient.method"),
+    ({"samek2020": {"model": "resnet"}}, "samek2020.model"),
+    ({"testbed": {"size": 20000}}, "testbed.size"),
+]  # fmt: skip
+if not __import__("torch").cuda.is_available():  # on a CUDA machine 'cuda' is a good value
+    BAD_VALUES.append(({"device": "cuda"}, "device"))
+
+
+@pytest.mark.parametrize(("overlay", "key"), BAD_VALUES, ids=[k for _, k in BAD_VALUES])
+def test_a_bad_value_stops_before_any_job_and_touches_nothing(tmp_path, overlay, key):
     work = scratch(tmp_path)
-    (work / "bad.yaml").write_text("testbed: {size: 5, seeed: 1}\n")
-    result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml")
-    assert result.returncode != 0
-    assert "testbed.seeed" in result.stderr + result.stdout
+    before = _existing_results(work)
+    (work / "bad.yaml").write_text(yaml.safe_dump(overlay))
+    for args in (["-n"], ["--cores", "1"]):  # the dry run, and a real run
+        result = snakemake(work, *args, "--configfile", "config/config.yaml", "bad.yaml")
+        out = result.stdout + result.stderr
+        assert result.returncode != 0, tail(result)
+        assert f"config key '{key}'" in out, tail(result)
+    for path, content in before.items():
+        assert path.read_bytes() == content, f"{path} was changed"
+        assert path.stat().st_mtime == 1_000_000_000, f"{path} was touched"
+    assert not (work / "results" / "logs").exists(), "a job ran"
 
 
-def test_wrong_type_stops_with_its_name(tmp_path):
-    work = scratch(tmp_path)
-    (work / "bad.yaml").write_text("seed: zero\n")
-    result = snakemake(work, "-n", "--configfile", "config/config.yaml", "bad.yaml")
-    assert result.returncode != 0
-    assert "'seed'" in result.stderr + result.stdout
-
-
-@pytest.mark.slow
-def test_smoke_run_produces_every_target(tmp_path):
-    work = scratch(tmp_path)
-    checksums = write_tiny_mnist(tmp_path / "mirror", n_train=300, n_test=100)
-    (work / "tiny.yaml").write_text(yaml.safe_dump({"data": {"checksums": checksums}}))
-    configs = ["--configfile", "config/config.yaml", "config/smoke.yaml", "tiny.yaml"]
-    env = {"SALIENCY_SANITY_MNIST_MIRROR": str(tmp_path / "mirror")}
-    result = snakemake(work, "--cores", "2", *configs, env=env)
-    assert result.returncode == 0, result.stderr[-5000:]
-    # every file the DAG promises exists
-    listed = snakemake(work, "--list-target-rules", *configs, env=env)
-    assert listed.returncode == 0
-    summary = snakemake(work, "--summary", *configs, env=env)
-    assert summary.returncode == 0, summary.stderr
-    rows = [line.split("\t") for line in summary.stdout.splitlines()[1:] if "\t" in line]
-    assert rows, summary.stdout
-    missing = [r[0] for r in rows if r[-1].strip() != "-" and not (work / r[0]).exists()]
+def test_smoke_run_writes_every_deliverable_under_its_own_prefix(local_smoke_run):
+    cat = smoke_catalogue()
+    missing = [f for f in cat.figure_files() if not (local_smoke_run / f).is_file()]
     assert not missing, missing
-    claims = pd.read_csv(work / "figures" / "claims.csv")
-    assert list(claims.columns) == ["id", "doc", "figure", "claim", "measured", "expected", "holds"]
-    assert "kindermans2017.same_outputs" in set(claims["id"])
-    assert claims["measured"].notna().all()
-    gallery = (work / "figures" / "README.md").read_text()
-    assert "kindermans2017/networks" in gallery
-    # nothing left to do: a second run is a no-op
-    again = snakemake(work, "-n", "--cores", "2", *configs, env=env)
-    assert "Nothing to be done" in again.stdout + again.stderr
+    assert not (local_smoke_run / "figures").exists(), "the smoke run wrote into figures/"
+    claims = pd.read_csv(local_smoke_run / cat.figures_dir / "claims.csv")
+    columns = ["id", "doc", "figure", "kind", "claim", "measured", "null", "expected", "holds"]
+    assert list(claims.columns) == columns
+    assert set(claims["kind"]) <= {"empirical", "identity", "beyond"}
+    assert claims["kind"].notna().all() and claims["measured"].notna().all()
+    assert not claims["id"].str.contains("_mass_").any()
+    gallery = (local_smoke_run / cat.figures_dir / "README.md").read_text()
+    for row in cat.figures.values():
+        assert f"`{row.key}`" in gallery, row.key
+
+
+def test_a_rerun_does_nothing(local_smoke_run):
+    result = snakemake(local_smoke_run, "-n", "--cores", str(SMOKE_CORES), *SMOKE_CONFIGS,
+                       env=smoke_env(local_smoke_run))  # fmt: skip
+    assert "Nothing to be done" in result.stdout + result.stderr, tail(result)
+
+
+def smoke_env(work):
+    return {"SALIENCY_SANITY_MNIST_MIRROR": str(work.parent / "mirror")}
+
+
+def test_a_deleted_deliverable_is_rebuilt(local_smoke_run, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(local_smoke_run, work, symlinks=True)
+    shutil.copytree(local_smoke_run.parent / "mirror", tmp_path / "mirror")
+    cat = smoke_catalogue()
+    png = work / cat.figures["samek2020/occlusion"].outputs["png"]
+    original = png.read_bytes()
+    png.unlink()
+    result = snakemake(work, "--cores", str(SMOKE_CORES), *SMOKE_CONFIGS, env=smoke_env(work))
+    assert result.returncode == 0, tail(result)
+    assert png.read_bytes() == original, "the rebuilt figure differs"
+    out = result.stdout + result.stderr
+    assert "rule train" not in out and "rule experiment" not in out, tail(result)
+
+
+def test_files_keep_the_users_umask(local_smoke_run):
+    mask = os.umask(0)
+    os.umask(mask)
+    expected = 0o666 & ~mask
+    cat = smoke_catalogue()
+    paths = [local_smoke_run / f for f in cat.figure_files()]
+    paths += [local_smoke_run / r.outputs["out"] for r in cat.experiments.values()]
+    for path in paths:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == expected, f"{path}: mode {oct(mode)}, umask {oct(mask)}"
+
+
+def test_committed_outputs_carry_no_timings(local_smoke_run):
+    cat = smoke_catalogue()
+    for path in cat.figure_files():
+        if path.endswith(".csv"):
+            header = (local_smoke_run / path).read_text().splitlines()[0].lower()
+            for word in ("second", "wall", "time_s", "elapsed"):
+                assert word not in header, f"{path} has a timing column: {header}"
+    gallery = (local_smoke_run / cat.figures_dir / "README.md").read_text()
+    assert " s per image" not in gallery and "seconds" not in gallery
+
+
+def test_html_report_shows_every_figure_with_its_caption(local_smoke_run, tmp_path):
+    from _smk import REPORT_DIR
+
+    report = tmp_path / "report.html"
+    result = snakemake(local_smoke_run, *SMOKE_CONFIGS, "--report", str(report),
+                       env=smoke_env(local_smoke_run))  # fmt: skip
+    assert result.returncode == 0, tail(result)
+    html = report.read_text(errors="replace")
+    cat = smoke_catalogue()
+    for row in cat.figures.values():
+        assert row.name in html, f"{row.key} is not in the report"
+        title = read_caption(cat.caption_file(row, str(REPORT_DIR)), row.fields)["title"]
+        assert title.split(" (")[0] in html, f"{row.key}: caption missing from the report"
+    print(f"\nreport: {report.stat().st_size / 1e6:.1f} MB, {len(cat.figures)} figures")

@@ -15,7 +15,7 @@ MNIST_ROOT = config["data"]["root"]
 CLAIMS = f"{FIGURES}/claims.csv"
 GALLERY = f"{FIGURES}/README.md"
 TRAINED = [(m, v) for m, variants in config["models"].items() for v in variants]
-#: the software environment of every rule (the package and its pins)
+#: the software environment of every job (the package and its pins)
 ENV = "../../environment.yml"
 #: the one adapter: calls the library function a rule's params name, with keyword arguments
 ADAPTER = "../scripts/run.py"
@@ -23,21 +23,16 @@ ADAPTER = "../scripts/run.py"
 REPORT_DIR = f"{workflow.basedir}/report"
 
 
-def _alternatives(names):
+def alternatives(names):
+    """A wildcard constraint that matches exactly the given names."""
     return "|".join(re.escape(n) for n in sorted(set(names)))
 
 
-wildcard_constraints:
-    doc=_alternatives(r.doc for r in [*CAT.experiments.values(), *CAT.figures.values()]),
-    name=_alternatives(
-        r.name for r in [*CAT.experiments.values(), *CAT.figures.values()]
-    ),
-    model=_alternatives(m for m, _ in TRAINED),
-    variant=_alternatives(v for _, v in TRAINED),
+ROWS = [*CAT.experiments.values(), *CAT.figures.values()]
 
 
 def call(fn, **kwargs):
-    """Params of a rule that is not a catalogue row: its function and keyword arguments."""
+    """The params of a non-catalogue job: its function and keyword arguments."""
     return {"fn": fn, "kwargs": kwargs}
 
 
