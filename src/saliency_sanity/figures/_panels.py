@@ -51,7 +51,7 @@ def method_label(name: str) -> str:
 
 
 def wrap(label: str, width: int = LABEL_WIDTH) -> str:
-    return "\n".join(textwrap.wrap(label, width)) or label
+    return "\n".join(textwrap.wrap(label, width, break_long_words=False)) or label
 
 
 def off(ax) -> None:
