@@ -164,17 +164,19 @@ class Spec:
     resources: Resources
     when: Any
     caption: str | None
+    fields: Any = None
 
 
 SPECS: list[Spec] = []
 
 
-def _register(kind, doc, name, over, inputs, params, resources, when, caption):
+def _register(kind, doc, name, over, inputs, params, resources, when, caption, fields=None):
     def deco(fn: Callable) -> Callable:
-        if any(s.kind == kind and s.doc == doc and s.name == name for s in SPECS):
-            raise ValueError(f"{kind} {doc}/{name} registered twice")
-        spec = Spec(kind, doc, name, f"{fn.__module__}:{fn.__qualname__}", dict(over or {}),
-                    inputs or {}, params or {}, resources, when, caption)  # fmt: skip
+        path = f"{fn.__module__}:{fn.__qualname__}"
+        if any((s.kind, s.doc, s.name, s.fn) == (kind, doc, name, path) for s in SPECS):
+            raise ValueError(f"{kind} {doc}/{name} ({path}) registered twice")
+        spec = Spec(kind, doc, name, path, dict(over or {}), inputs or {}, params or {},
+                    resources, when, caption, fields)  # fmt: skip
         SPECS.append(spec)
         return fn
 
@@ -183,16 +185,22 @@ def _register(kind, doc, name, over, inputs, params, resources, when, caption):
 
 def experiment(doc: str, name: str, *, over=None, inputs=None, params=None,
                resources: Resources = Resources(), when=None):  # fmt: skip
-    """Register an experiment: its function writes ``<results>/<doc>/<name>.npz`` (``out``)."""
+    """Register an experiment: its function writes ``<results>/<doc>/<name>.npz`` (``out``).
+
+    ``over``: field -> values (a tuple, a :class:`C` list, or ``f(config)``); one row per
+    combination. ``inputs``/``params``: name -> reference / value (:class:`C`, :class:`Field`,
+    a literal), or ``f(config, **fields)`` giving that mapping. ``when``: ``f(config,
+    **fields)`` -> bool (e.g. :func:`imagenet_on`)."""
     return _register("experiment", doc, name, over, inputs, params, resources, when, None)
 
 
 def figure(doc: str, name: str, *, over=None, inputs=None, params=None, caption=None,
-           when=None):  # fmt: skip
+           when=None, fields=None):  # fmt: skip
     """Register a figure: its function writes png, pdf, csv and the gallery entry; its fixed
-    text is ``workflow/report/<doc>/<caption>.rst`` (default: its name)."""
+    text is ``workflow/report/<doc>/<caption>.rst`` (default: its name), whose ``{field}``
+    placeholders are the row's fields, plus ``fields(config)`` (e.g. the weights' name)."""
     return _register("figure", doc, name, over, inputs, params, Resources(), when,
-                     caption or name)  # fmt: skip
+                     caption or name, fields)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -234,6 +242,24 @@ def _value(v: Any, config: Mapping, fields: Mapping[str, str]) -> Any:
     return v
 
 
+def imagenet_on(config: Mapping, **_: str) -> bool:
+    """``when=`` of the ImageNet tier's rows."""
+    return bool(config["imagenet"]["enabled"])
+
+
+def imagenet_weights(config: Mapping) -> str:
+    """The ImageNet tier's weights in words, for captions."""
+    tier = config["imagenet"]
+    if tier["weights"] is None:
+        return f"random weights (seed {tier['seed']}; a smoke check, not the paper's networks)"
+    return f"torchvision's {tier['weights']} pretrained weights"
+
+
+def imagenet_fields(config: Mapping) -> dict[str, str]:
+    """Caption fields of the ImageNet tier's figures."""
+    return {"weights": imagenet_weights(config)}
+
+
 def _evaluate(spec_value: Any, config: Mapping, fields: Mapping[str, str]) -> Any:
     if callable(spec_value) and not isinstance(spec_value, C | Field | Ref):
         return spec_value(config, **fields)
@@ -269,6 +295,11 @@ class Catalogue:
         self.figures_dir = config["paths"]["figures"]
         self.mnist_root = config["data"]["root"]
         rows = [row for spec in SPECS for row in self._expand(spec)]
+        for kind in ("experiment", "figure"):
+            keys = [r.key for r in rows if r.kind == kind]
+            twice = sorted({k for k in keys if keys.count(k) > 1})
+            if twice:
+                raise ValueError(f"{kind} rows defined twice: {twice}")
         self.experiments = {r.key: r for r in rows if r.kind == "experiment"}
         self.figures = {r.key: r for r in rows if r.kind == "figure"}
         self._check_reads()
@@ -286,7 +317,10 @@ class Catalogue:
             fields = {k: str(v) for k, v in zip(axes, combo, strict=True)}
             if spec.when is not None and not _evaluate(spec.when, self.config, fields):
                 continue
-            yield self._row(spec, fields)
+            row = self._row(spec, fields)
+            if spec.fields is not None:
+                row = Row(**{**row.__dict__, "fields": {**row.fields, **spec.fields(self.config)}})
+            yield row
 
     def _row(self, spec: Spec, fields: Mapping[str, str]) -> Row:
         name = _fmt(spec.name, fields)

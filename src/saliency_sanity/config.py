@@ -240,6 +240,31 @@ def n_test_images(config: dict) -> int:
     return MNIST_TEST_IMAGES
 
 
+def _imagenet_errors(tier: dict) -> Iterator[str]:
+    """A missing weights file (offline) or image folder stops the dry run, naming it."""
+    from saliency_sanity import imagenet
+
+    folder = (tier.get("testbed") or {}).get("folder")
+    if folder is not None and not Path(folder).is_dir():
+        yield f"config key 'imagenet.testbed.folder': {folder} is not a folder"
+    weights = tier.get("weights")
+    if weights is None:
+        return
+    for model in imagenet.MODELS:
+        try:
+            path = imagenet.weights_file(model, weights)
+        except (KeyError, ValueError, AttributeError) as err:
+            yield f"config key 'imagenet.weights': {err}"
+            return
+        if tier.get("torch_home"):
+            path = Path(tier["torch_home"]) / "hub" / "checkpoints" / path.name
+        if not tier.get("allow_download", True) and not path.is_file():
+            yield (
+                f"config key 'imagenet.weights': the {weights} weights of {model} are not at "
+                f"{path} and imagenet.allow_download is false"
+            )
+
+
 def _semantic_errors(config: dict) -> Iterator[str]:
     device = config.get("device", "auto")
     if device == "cuda":
@@ -252,6 +277,9 @@ def _semantic_errors(config: dict) -> Iterator[str]:
         n = n_test_images(config)
         if size > n:
             yield f"config key 'testbed.size': {size} images, but the test set has only {n}"
+    tier = config.get("imagenet") or {}
+    if tier.get("enabled"):
+        yield from _imagenet_errors(tier)
 
 
 def validate(config: dict, schema_path: str | Path) -> dict:

@@ -264,10 +264,21 @@ def save(path: str | Path, model: PaperModel, **meta: Any) -> None:
         torch.save({"name": model.name, "state_dict": state, "meta": meta}, tmp)
 
 
+def save_spec(path: str | Path, **spec: Any) -> None:
+    """An ImageNet-tier model as a spec (``.json``: name, weights, seed, where the weights live):
+    the weights are torchvision's, read from ``TORCH_HOME``, never copied into results/."""
+    from saliency_sanity.io import save_json
+
+    save_json(path, spec)
+
+
 def load_checkpoint(
     path: str | Path, device: str | torch.device = "cpu"
 ) -> tuple[PaperModel, dict]:
-    """Load a checkpoint written by :func:`save`: (eval-mode model on ``device``, metadata)."""
+    """Load a checkpoint written by :func:`save` (or an ImageNet spec written by
+    :func:`save_spec`): (eval-mode model on ``device``, metadata)."""
+    if str(path).endswith(".json"):
+        return _load_spec(path, device)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         model = build(ckpt["name"])
@@ -275,6 +286,18 @@ def load_checkpoint(
     except (RuntimeError, KeyError, OSError, EOFError, pickle.UnpicklingError) as err:
         raise ValueError(f"{path}: not a valid saliency_sanity checkpoint ({err})") from err
     return model.to(device).eval(), ckpt.get("meta", {})
+
+
+def _load_spec(path, device) -> tuple[nn.Module, dict]:
+    from saliency_sanity import imagenet
+    from saliency_sanity.io import load_json
+
+    spec = load_json(path)
+    if spec.get("torch_home"):
+        torch.hub.set_dir(str(Path(spec["torch_home"]) / "hub"))
+    model = imagenet.build(spec["name"], spec["weights"], seed=spec["seed"],
+                           allow_download=spec["allow_download"])  # fmt: skip
+    return model.to(device).eval(), spec
 
 
 def load(path: str | Path, device: str | torch.device = "cpu") -> PaperModel:

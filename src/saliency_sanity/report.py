@@ -135,6 +135,20 @@ class Claim:
         return d
 
 
+def tier_claims(claims: Iterable[Claim], *, suffix: str = "", random_weights: bool = False):
+    """The claims of an ImageNet-tier figure: ids get the model's ``suffix`` (they must not
+    collide with the MNIST rows), and with random weights every row is a ``beyond`` smoke
+    check (it runs the paper's code path; it is no replication of the paper's networks)."""
+    out = []
+    for c in claims:
+        changes = {"id": c.id + suffix}
+        if random_weights:
+            changes.update(kind="beyond", claim=f"ImageNet smoke check (random weights): {c.claim}")
+        fields = {k: v for k, v in asdict(c).items() if k != "holds"}
+        out.append(Claim(**{**fields, **changes}))
+    return out
+
+
 def write_entry(
     path: str | Path,
     *,

@@ -2,7 +2,7 @@
 # the lookups that give each wildcard rule its inputs, params and resources.
 import re
 
-from saliency_sanity.catalogue import Catalogue
+from saliency_sanity.catalogue import IMAGENET_MODELS, Catalogue
 from saliency_sanity.config import validate
 from saliency_sanity.data import resolve_mirror
 
@@ -96,4 +96,28 @@ def train_call(wildcards):
         recipe=config["models"][wildcards.model][wildcards.variant],
         seed=config["seed"],
         device=config["device"],
+    )
+
+
+IMAGENET = config["imagenet"]
+
+
+def imagenet_model_call(wildcards):
+    return call(
+        "saliency_sanity.experiments.training:imagenet_model",
+        model=wildcards.imagenet_model,
+        weights=IMAGENET["weights"],
+        seed=IMAGENET["seed"],
+        allow_download=IMAGENET["allow_download"],
+        torch_home=IMAGENET["torch_home"],
+    )
+
+
+def imagenet_testbed_call(wildcards):
+    return call(
+        "saliency_sanity.experiments.testbed:write_imagenet_testbed",
+        model=wildcards.imagenet_model,
+        weights=IMAGENET["weights"],
+        size=IMAGENET["input_size"][wildcards.imagenet_model],
+        **IMAGENET["testbed"],
     )

@@ -42,3 +42,21 @@ rule testbed:
         "choose the test-bed"
     script:
         ADAPTER
+
+
+rule imagenet_testbed:
+    output:
+        out=f"{RESULTS}/data/imagenet_{{imagenet_model}}.npz",
+    log:
+        f"{RESULTS}/logs/imagenet_testbed_{{imagenet_model}}.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        call=imagenet_testbed_call,
+    message:
+        "ImageNet test-bed for {wildcards.imagenet_model}"
+    script:
+        ADAPTER

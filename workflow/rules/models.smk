@@ -52,3 +52,21 @@ rule shifted_network:
         "network 2 of kindermans2017"
     script:
         ADAPTER
+
+
+rule imagenet_model:
+    output:
+        out=f"{RESULTS}/models/{{imagenet_model}}/imagenet.json",
+    log:
+        f"{RESULTS}/logs/imagenet_model_{{imagenet_model}}.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        call=imagenet_model_call,
+    message:
+        "ImageNet model {wildcards.imagenet_model}"
+    script:
+        ADAPTER

@@ -33,7 +33,7 @@ from saliency_sanity import randomization, runtime, similarity
 from saliency_sanity.attribution import METHODS, attribute, model_guard
 from saliency_sanity.attribution._utils import DEFAULT_CHUNK
 from saliency_sanity.attribution.smoothgrad import noisy_moments
-from saliency_sanity.catalogue import C, Field, Model, Resources, Testbed, experiment
+from saliency_sanity.catalogue import C, Field, Model, Resources, Testbed, experiment, imagenet_on
 from saliency_sanity.experiments import RANDOMIZATION_ORDERS
 from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import save_npz
@@ -315,14 +315,15 @@ ORDERS = RANDOMIZATION_ORDERS
 HEAVY = Resources(gpu=1, threads=2, mem_mb=6000, runtime=90)
 
 
-def _prepare(checkpoint, testbed, methods, grid_position, device):
+def _prepare(checkpoint, testbed, methods, grid_position, grid_images, device):
     dev = runtime.device(device)
     model, _ = load_checkpoint(checkpoint, dev)
     x, labels, indices = load_testbed(testbed, getattr(model, "encoding", "unit"))
+    shown = np.arange(grid_position, min(grid_position + grid_images, len(x)))
     if not 0 <= grid_position < len(x):
         raise ValueError(f"grid position {grid_position} outside the test-bed (0..{len(x) - 1})")
     specs = applicable_methods(model, method_specs(methods))
-    subsets = method_subsets({k: methods[k] for k in specs}, len(x), [grid_position])
+    subsets = method_subsets({k: methods[k] for k in specs}, len(x), shown)
     return dev, model, x, labels, indices, specs, subsets
 
 
@@ -358,12 +359,13 @@ def run_randomization(
     hog_images: int | None,
     device: str,
     out: str | Path,
+    grid_images: int = 1,
 ) -> dict[str, np.ndarray]:
     """Maps of every method after every step of ``order`` (cascading or independent) on the
     test-bed, saved with the similarity curves (``similarity``; see :func:`randomization_maps`,
     :func:`similarity_table`)."""
     dev, model, x, labels, indices, specs, subsets = _prepare(
-        checkpoint, testbed, methods, grid_position, device
+        checkpoint, testbed, methods, grid_position, grid_images, device
     )
     t0 = time.perf_counter()
     result = randomization_maps(
@@ -381,7 +383,9 @@ def run_randomization(
         true_labels=labels.numpy(),
         indices=indices,
         grid_position=grid_position,
-        image=display_images(testbed, grid_position + 1)[grid_position],
+        grid_images=grid_images,
+        image=display_images(testbed)[grid_position : grid_position + grid_images],
+        weights=str(getattr(model, "weights", "trained checkpoint")),
         x=x.numpy(),
         mode=order,
         explained_class=explained_class,
@@ -417,6 +421,7 @@ def run_null(
     hog_images: int | None,
     device: str,
     out: str | Path,
+    grid_images: int = 1,
 ) -> None:
     """The null of the randomisation test: every method's maps for two independently
     initialised, untrained copies of the architecture (same images, same subsets, each copy
@@ -425,7 +430,7 @@ def run_null(
     if len(seeds) != 2 or seeds[0] == seeds[1]:
         raise ValueError(f"the null needs two different seeds, got {list(seeds)}")
     dev, model, x, labels, _, specs, subsets = _prepare(
-        checkpoint, testbed, methods, grid_position, device
+        checkpoint, testbed, methods, grid_position, grid_images, device
     )
     copy_a, copy_b = untrained_copies(model, seeds)
     mode = "label" if explained_class == "label" else "randomized_prediction"
@@ -443,3 +448,53 @@ def run_null(
     save_npz(out, maps=pair["maps"], methods=pair["methods"], computed=pair["computed"],
              targets=pair["targets"], seeds=np.asarray(seeds), similarity=table,
              **_meta(methods, specs, pair))  # fmt: skip
+
+
+# --- the ImageNet tier: Inception v3, block by block ----------------------------------------------
+
+
+def imagenet_methods(cfg: Mapping) -> dict[str, dict]:
+    """adebayo2018's methods on Inception v3, at the tier's sizes: every IG with the tier's
+    steps, every SG/VG with its samples, on the tier's test-bed images (None: all)."""
+    tier = cfg["imagenet"]["adebayo2018"]
+    out = {}
+    for label, spec in cfg["adebayo2018"]["methods"].items():
+        params = dict(spec.get("params") or {})
+        if spec["method"] == "integrated_gradients" or params.get("base") == "integrated_gradients":
+            params["steps"] = tier["steps"]
+        if "samples" in params or spec["method"] in ("smoothgrad", "vargrad"):
+            params["samples"] = tier["samples"]
+        out[label] = {**spec, "params": params, "images": tier["images"]}
+    return out
+
+
+def _imagenet_params(cfg: Mapping, **fields: str) -> dict[str, Any]:
+    tier = cfg["imagenet"]["adebayo2018"]
+    random = cfg["adebayo2018"]["randomization"]
+    params = {"methods": imagenet_methods(cfg), "grid_position": 0,
+              "grid_images": tier["grid_images"], "hog_images": tier["hog_images"],
+              "explained_class": random["explained_class"]}  # fmt: skip
+    if "order" in fields:
+        return {**params, "order": fields["order"], "seed": random["seed"]}
+    return {**params, "seeds": random["null_seeds"]}
+
+
+INCEPTION = {"checkpoint": Model("inception_v3"), "testbed": Testbed("inception_v3")}
+IMAGENET = Resources(gpu=1, threads=2, mem_mb=24000, runtime=240)
+experiment(
+    DOC,
+    "{order}_maps_inception_v3",
+    over={"order": ORDERS},
+    when=imagenet_on,
+    inputs=INCEPTION,
+    params=_imagenet_params,
+    resources=IMAGENET,
+)(run_randomization)
+experiment(
+    DOC,
+    "null_inception_v3",
+    when=imagenet_on,
+    inputs=INCEPTION,
+    params=_imagenet_params,
+    resources=IMAGENET,
+)(run_null)

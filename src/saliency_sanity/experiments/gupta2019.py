@@ -29,7 +29,15 @@ from tqdm import tqdm
 
 from saliency_sanity import data, models, randomization, runtime
 from saliency_sanity.attribution import attribute, attribute_all_classes, compete
-from saliency_sanity.catalogue import MNIST, C, Model, Resources, Testbed, experiment
+from saliency_sanity.catalogue import (
+    MNIST,
+    C,
+    Model,
+    Resources,
+    Testbed,
+    experiment,
+    imagenet_on,
+)
 from saliency_sanity.experiments import GUPTA2019_RUNS
 from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import save_npz
@@ -54,6 +62,47 @@ def all_class_maps(
         attribute_all_classes(method, model, xb, **params) for xb in x.split(images_per_batch)
     ]
     return torch.cat(chunks)
+
+
+def competition_classes(logits: torch.Tensor, target: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, k) classes that compete for the pixels: the explained class first, then the other
+    classes by logit. With 1000 ImageNet classes, competing over all of them needs 1000 maps
+    per image (LRP: a 1000-class relevance tensor); a pixel that a class outside the top k would
+    win is then kept (a deviation, stated where used)."""
+    others = logits.clone()
+    others[torch.arange(len(logits)), target] = -torch.inf
+    top = others.topk(k - 1, dim=1).indices
+    return torch.cat([target[:, None], top], dim=1)
+
+
+def class_maps(method: str, model: nn.Module, x: torch.Tensor, classes: torch.Tensor,
+               images_per_batch: int = 10, **params: Any) -> torch.Tensor:  # fmt: skip
+    """Maps of ``method`` for the given classes of each image, (N, k, *x.shape[1:])."""
+    k = classes.shape[1]
+    parts = []
+    for xb, cb in zip(x.split(images_per_batch), classes.split(images_per_batch), strict=True):
+        rows = attribute(method, model, xb.repeat_interleave(k, 0), cb.flatten(), **params)
+        parts.append(rows.reshape(len(xb), k, *x.shape[1:]))
+    return torch.cat(parts)
+
+
+def competition_maps(method, model, x, target, competition: int | None = None,
+                     batch_size: int = 100, **params):  # fmt: skip
+    """(plain map, competitive map, per-class sums, classes) of ``target``: competition over
+    every class (``competition=None``; MNIST) or over the explained class and the top
+    ``competition - 1`` others (:func:`competition_classes`; ImageNet). Both maps come from the
+    same maps of the competing classes."""
+    if competition is None:
+        maps = all_class_maps(method, model, x, batch_size, **params)
+        plain, comp = plain_and_competitive(maps, target)
+        classes = torch.arange(maps.shape[1], device=x.device).expand(len(x), -1)
+    else:
+        with torch.no_grad():
+            logits = torch.cat([model(xb) for xb in x.split(batch_size)])
+        classes = competition_classes(logits, target, competition)
+        maps = class_maps(method, model, x, classes, **params)
+        plain, comp = plain_and_competitive(maps, torch.zeros_like(target))
+    return plain, comp, maps.flatten(2).sum(2), classes
 
 
 def pick(all_maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -111,6 +160,16 @@ def fit_mixtures(scores, components=(2, 3), seed: int = 0) -> list[dict[str, Any
     return fits
 
 
+def labelled_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Top-1 accuracy over the images that have a label (ImageNet photographs without a class
+    are labelled -1); NaN when none has."""
+    labels = labels.cpu()
+    known = labels >= 0
+    if not known.any():
+        return float("nan")
+    return (logits.argmax(1).cpu()[known] == labels[known]).float().mean().item()
+
+
 def randomization_maps(
     model: nn.Module,
     x: torch.Tensor,
@@ -120,6 +179,7 @@ def randomization_maps(
     seed: int = 0,
     explained: str = "randomized_prediction",
     batch_size: int = 100,
+    competition: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Plain and competitive maps of every method after each randomisation step.
 
@@ -164,16 +224,16 @@ def randomization_maps(
             explained, randomized_logits=logits, labels=labels, original_pred=original_pred
         ).to(x.device)
         out["steps"].append(name)
-        out["accuracy"].append((logits.argmax(1).cpu() == labels.cpu()).float().mean().item())
+        out["accuracy"].append(labelled_accuracy(logits, labels))
         out["logits"].append(logits.cpu().numpy())
         out["targets"].append(target.cpu().numpy())
         for key, params in methods.items():
             start = time.perf_counter()
-            all_maps = all_class_maps(key, net, x, batch_size, **params)
-            plain, comp = plain_and_competitive(all_maps, target)
+            plain, comp, sums, _ = competition_maps(key, net, x, target, competition,
+                                                    batch_size, **params)  # fmt: skip
             out[f"maps_{key}"].append(plain.sum(dim=1).cpu().numpy())
             out[f"maps_competitive_{key}"].append(comp.sum(dim=1).cpu().numpy())
-            out[f"sums_{key}"].append(all_maps.flatten(2).sum(2).cpu().numpy())
+            out[f"sums_{key}"].append(sums.cpu().numpy())
             log.info("%s %s: %.2f s", name, key, time.perf_counter() - start)
         del net
     return {k: np.asarray(v) for k, v in out.items()}
@@ -196,7 +256,8 @@ def untrained_copies(model: nn.Module, seeds) -> list[nn.Module]:
     return copies
 
 
-def null_maps(model, x, labels, methods, seeds, explained, batch_size) -> dict[str, np.ndarray]:
+def null_maps(model, x, labels, methods, seeds, explained, batch_size,
+              competition=None) -> dict[str, np.ndarray]:  # fmt: skip
     """Plain and competitive maps of each method for two untrained copies (``null_maps_<m>``
     and ``null_maps_competitive_<m>``, (2, N, H, W)). Each copy explains its own top class
     (an untrained net has no "original" prediction), or the true label when the test does."""
@@ -206,8 +267,8 @@ def null_maps(model, x, labels, methods, seeds, explained, batch_size) -> dict[s
             logits = torch.cat([net(xb) for xb in x.split(batch_size)])
         target = labels.to(x.device) if explained == "label" else logits.argmax(1)
         for key, params in methods.items():
-            all_maps = all_class_maps(key, net, x, batch_size, **params)
-            plain, comp = plain_and_competitive(all_maps, target)
+            plain, comp, _, _ = competition_maps(key, net, x, target, competition, batch_size,
+                                                 **params)  # fmt: skip
             out.setdefault(f"null_maps_{key}", []).append(plain.sum(dim=1).cpu().numpy())
             out.setdefault(f"null_maps_competitive_{key}", []).append(comp.sum(dim=1).cpu().numpy())
     return {k: np.stack(v) for k, v in out.items()}
@@ -324,27 +385,31 @@ def score_histogram(*, checkpoint, testbed, n_images, components, seed: int, dev
             params={"n_images": C("gupta2019.approximate_completeness.images")},
             resources=LIGHT)  # fmt: skip
 def approximate_completeness(*, checkpoints: Mapping[str, str | Path], testbed, n_images,
-                             device: str, out) -> dict:  # fmt: skip
+                             device: str, out, competition: int | None = None) -> dict:  # fmt: skip
     """Fig. 3 (GI part): sum of the Gradient x Input map vs the logit, every class of every
-    test-bed image, per model (nets with biases). DASP's points come from the cascading_cdasp
+    test-bed image (``competition``: the predicted class and the top ``competition - 1``
+    others), per model (nets with biases). DASP's points come from the cascading_cdasp
     experiment (the trained network's step), so DASP is not run twice."""
     result: dict[str, Any] = {"models": np.asarray(list(checkpoints))}
     for name, path in checkpoints.items():
         model, x, _, _, _ = _setup(path, testbed, device, n_images)
-        all_maps = all_class_maps("gradient_input", model, x)
-        result[f"sums_{name}"] = all_maps.flatten(2).sum(2).cpu().numpy()
-        result[f"logits_{name}"] = _predict(model, x).cpu().numpy()
+        logits = _predict(model, x)
+        _, _, sums, classes = competition_maps("gradient_input", model, x, logits.argmax(1),
+                                               competition)  # fmt: skip
+        result[f"sums_{name}"] = sums.cpu().numpy()
+        result[f"logits_{name}"] = logits.gather(1, classes).cpu().numpy()
     save_npz(out, **result)
     return result
 
 
 @experiment(DOC, "cgi_maps", inputs={"checkpoint": GUPTA_MODEL, "testbed": Testbed()},
             params={"n_images": C("gupta2019.cgi_maps.images")}, resources=LIGHT)  # fmt: skip
-def cgi_maps(*, checkpoint, testbed, n_images, device: str, out) -> dict:
+def cgi_maps(*, checkpoint, testbed, n_images, device: str, out,
+             competition: int | None = None) -> dict:  # fmt: skip
     """Fig. 4: GI and CGI maps (predicted class) for the first ``n_images`` test-bed images."""
     model, x, labels, indices, _ = _setup(checkpoint, testbed, device, n_images)
     pred = _predict(model, x).argmax(1)
-    gi, cgi = plain_and_competitive(all_class_maps("gradient_input", model, x), pred)
+    gi, cgi, _, _ = competition_maps("gradient_input", model, x, pred, competition)
     result = {
         "x": display_images(testbed, len(x)),
         "labels": labels.numpy(),
@@ -400,13 +465,16 @@ def randomization_experiment(
     device: str,
     out,
     batch_size: int = 100,
+    competition: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Figs. 5, 6, 8-10 and competition_rank: :func:`randomization_maps` on test-bed images,
     with the null maps of two untrained copies (:func:`null_maps`)."""
     model, x, labels, indices, _ = _setup(checkpoint, testbed, device, images)
     log.info("%s randomisation of %s on %d images: %s", procedure, model.name, len(x), methods)
-    result = randomization_maps(model, x, labels, methods, procedure, seed, explained, batch_size)
-    result.update(null_maps(model, x, labels, methods, null_seeds, explained, batch_size))
+    result = randomization_maps(model, x, labels, methods, procedure, seed, explained, batch_size,
+                                competition)  # fmt: skip
+    result.update(null_maps(model, x, labels, methods, null_seeds, explained, batch_size,
+                            competition))  # fmt: skip
     result.update(
         x=display_images(testbed, len(x)),
         labels=labels.numpy(),
@@ -416,7 +484,8 @@ def randomization_experiment(
         procedure=procedure,
         explained=explained,
         null_seeds=np.asarray(null_seeds),
-        n_classes=result["logits"].shape[-1],
+        n_classes=result["logits"].shape[-1] if competition is None else competition,
+        competition=-1 if competition is None else competition,
     )
     for key, params in methods.items():
         for p, v in params.items():
@@ -451,3 +520,51 @@ def data_randomization(*, normal, random_labels, testbed, n_images, device: str,
     result.update(x=display_images(testbed, len(x)), labels=labels.numpy(), indices=indices)
     save_npz(out, **result)
     return result
+
+
+# --- the ImageNet tier: the same experiments on VGG-19 (CLRP: VGG-16) ---------------------------
+
+
+def _tier(cfg, key):
+    return cfg["imagenet"]["gupta2019"][key]
+
+
+IMAGENET = Resources(gpu=1, threads=2, mem_mb=16000, runtime=180)
+ON_VGG19 = {"checkpoint": Model("vgg19"), "testbed": Testbed("vgg19")}
+
+experiment(DOC, "score_histogram_vgg19", when=imagenet_on, inputs=ON_VGG19,
+           params=lambda cfg: {"n_images": _tier(cfg, "score_histogram")["images"],
+                               "components": cfg["gupta2019"]["score_histogram"]["components"],
+                               "seed": cfg["seed"]},
+           resources=IMAGENET)(score_histogram)  # fmt: skip
+experiment(DOC, "approximate_completeness_vgg19", when=imagenet_on,
+           inputs={"checkpoints": {"vgg19": Model("vgg19")}, "testbed": Testbed("vgg19")},
+           params=lambda cfg: {"n_images": _tier(cfg, "approximate_completeness")["images"],
+                               "competition": _tier(cfg, "competition_classes")},
+           resources=IMAGENET)(approximate_completeness)  # fmt: skip
+experiment(DOC, "cgi_maps_vgg19", when=imagenet_on, inputs=ON_VGG19,
+           params=lambda cfg: {"n_images": _tier(cfg, "cgi_maps")["images"],
+                               "competition": _tier(cfg, "competition_classes")},
+           resources=IMAGENET)(cgi_maps)  # fmt: skip
+
+#: the ImageNet runs: run -> (model, procedure, base methods)
+IMAGENET_RUNS = {
+    "layerwise_cgi_vgg19": ("vgg19", "independent", ("gradient_input",)),
+    "cascading_cgi_vgg19": ("vgg19", "cascading", ("gradient_input", "lrp_epsilon")),
+    "cascading_clrp_vgg16": ("vgg16", "cascading", ("lrp_epsilon",)),
+}
+
+
+def _imagenet_run(cfg, imagenet_run):
+    _, procedure, methods = IMAGENET_RUNS[imagenet_run]
+    return {"procedure": procedure, "methods": {m: {} for m in methods},
+            "images": _tier(cfg, "randomization")["images"], "seed": cfg["seed"],
+            "null_seeds": cfg["gupta2019"]["null_seeds"],
+            "explained": cfg["gupta2019"]["explained_class"], "batch_size": 10,
+            "competition": _tier(cfg, "competition_classes")}  # fmt: skip
+
+
+experiment(DOC, "{imagenet_run}", over={"imagenet_run": tuple(IMAGENET_RUNS)}, when=imagenet_on,
+           inputs=lambda cfg, imagenet_run: {"checkpoint": Model(IMAGENET_RUNS[imagenet_run][0]),
+                                             "testbed": Testbed(IMAGENET_RUNS[imagenet_run][0])},
+           params=_imagenet_run, resources=IMAGENET)(randomization_experiment)  # fmt: skip

@@ -30,13 +30,23 @@ from tqdm import tqdm
 from saliency_sanity import data, models, runtime, shifts
 from saliency_sanity.attribution import attribute
 from saliency_sanity.attribution import patterns as P
-from saliency_sanity.catalogue import MNIST, C, Field, Model, Resources, Result, Testbed, experiment
+from saliency_sanity.catalogue import (
+    MNIST,
+    C,
+    Field,
+    Model,
+    Resources,
+    Result,
+    Testbed,
+    experiment,
+    imagenet_on,
+)
 from saliency_sanity.experiments import (
     INVARIANCE_METHODS,
     KINDERMANS2017_SHIFTS,
     PATTERN_ESTIMATORS,
 )
-from saliency_sanity.experiments.testbed import load_testbed
+from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import load_npz, save_npz
 
 log = logging.getLogger(__name__)
@@ -300,3 +310,41 @@ def _correlation_maps(net1, testbed, settings, pats1, dev) -> dict[str, np.ndarr
         maps = attribute("pattern_net", net1, x, target, patterns=pats1[est])
         out[f"correlation_pattern_net_{est}"] = maps.cpu().numpy()
     return out
+
+
+# --- the ImageNet tier: Fig. 1 on VGG-16 -------------------------------------------------------
+
+REFERENCE_POINTS = ("integrated_gradients_zero", "integrated_gradients_black", "deep_taylor_zero",
+                    "pattern_attribution_covariance")  # fmt: skip
+
+
+@experiment(DOC, "reference_points_vgg16", when=imagenet_on,
+            inputs={"checkpoint": Model("vgg16"), "testbed": Testbed("vgg16")},
+            params=lambda cfg: {**cfg["imagenet"]["kindermans2017"]["reference_points"]},
+            resources=Resources(gpu=1, threads=2, mem_mb=16000, runtime=120))  # fmt: skip
+def reference_point_maps(*, checkpoint, testbed, images: int, steps: int, device: str,
+                         out) -> None:  # fmt: skip
+    """Fig. 1 on VGG-16: IG with the zero and the black reference, Deep Taylor with the zero
+    (LRP z-rule) and the pattern root point, for the first ``images`` test-bed images. The
+    patterns (covariance estimator) are fitted on the whole test-bed: the tier has no training
+    images (the caption says so)."""
+    dev = runtime.device(device)
+    net, _ = models.load_checkpoint(checkpoint, dev)
+    x_all, labels, ids = load_testbed(testbed, net.encoding)
+    stats = fit_statistics(net, x_all.to(dev), None)
+    patterns = stats.patterns("covariance")
+    x = x_all[:images].to(dev)
+    with torch.no_grad():
+        target = net(x).argmax(1)
+    calls = method_calls(steps)
+    maps = {name: attribute(calls[name][0], net, x, target, **calls[name][1])
+            for name in REFERENCE_POINTS[:3]}  # fmt: skip
+    maps[REFERENCE_POINTS[3]] = attribute("pattern_attribution", net, x, target, patterns=patterns)
+    save_npz(out, methods=np.asarray(REFERENCE_POINTS),
+             maps1=np.stack([maps[n].cpu().numpy() for n in REFERENCE_POINTS]),
+             x1=x.cpu().numpy(), display1=display_images(testbed, images),
+             target=target.cpu().numpy(),
+             labels=labels[:images].numpy(), indices=ids[:images], shown_estimator="covariance",
+             ig_steps=steps, pattern_images=len(x_all), n_test=len(x_all),
+             shift_description="no shift (VGG-16: network 1 only)",
+             max_abs_logit_difference=np.zeros(len(x)))  # fmt: skip

@@ -20,7 +20,15 @@ from tqdm import tqdm
 
 from saliency_sanity import data, runtime
 from saliency_sanity.attribution import attribute
-from saliency_sanity.catalogue import MNIST, C, Model, Resources, Testbed, experiment
+from saliency_sanity.catalogue import (
+    MNIST,
+    C,
+    Model,
+    Resources,
+    Testbed,
+    experiment,
+    imagenet_on,
+)
 from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import save_npz
 from saliency_sanity.models import load_checkpoint
@@ -162,18 +170,21 @@ def occlusion(
     *,
     checkpoint: str | Path,
     testbed: str | Path,
-    mnist: str | Path,
     out: str | Path,
     images: int,
     patches: list[int],
+    mnist: str | Path | None = None,
     stride: int | None = None,
     device: str = "auto",
 ) -> None:
     """R_i = f(x) - f(x_-i) with square patches of each size and three fills: 0 (black), the
     test-set mean pixel value, and each image's own mean. ``maps``: (patches, fills, N, H, W)."""
     model, x, labels, indices = _setup(checkpoint, testbed, device, images)
-    test_mean = float(data.encode(data.load_mnist(mnist).test_images, model.encoding).mean())
-    fills: dict[str, float | str] = {"zero": 0.0, "test_mean": test_mean, "image_mean": "mean"}
+    fills: dict[str, float | str] = {"zero": 0.0, "image_mean": "mean"}
+    test_mean = np.nan
+    if mnist is not None:  # MNIST: also the test set's mean pixel value
+        test_mean = float(data.encode(data.load_mnist(mnist).test_images, model.encoding).mean())
+        fills = {"zero": 0.0, "test_mean": test_mean, "image_mean": "mean"}
     maps = np.zeros((len(patches), len(fills), *_np(x).shape), dtype=np.float32)
     for i, patch in enumerate(tqdm(patches, desc="patch sizes")):
         for j, fill in enumerate(fills.values()):
@@ -188,7 +199,7 @@ def occlusion(
         patches=np.array(patches),
         stride=np.array(-1 if stride is None else stride),
         fills=np.array(list(fills)),
-        fill_values=np.array([0.0, test_mean, np.nan]),
+        fill_values=np.array([{"zero": 0.0, "test_mean": test_mean}.get(k, np.nan) for k in fills]),
         maps=maps,
     )
 
@@ -476,3 +487,51 @@ def method_connections(
         lrp0_conservation=np.array(cons),
         indices=indices,
     )
+
+
+# --- the ImageNet tier: the same experiments on VGG-16 (FIGURES.md) ----------------------------
+
+VGG16 = Model("vgg16")
+ON_VGG16 = {"checkpoint": VGG16, "testbed": Testbed("vgg16")}
+#: an ImageNet experiment on a GPU: minutes; on a CPU only at smoke sizes
+IMAGENET = Resources(gpu=1, threads=2, mem_mb=16000, runtime=120)
+
+
+def _tier(cfg, key: str | None = None):
+    tier = cfg["imagenet"]["samek2020"]
+    return tier if key is None else tier[key]
+
+
+experiment(DOC, "{name}_vgg16", over={"name": ("deconvnet", "lrp_rules")}, when=imagenet_on,
+           inputs=ON_VGG16,
+           params=lambda cfg, name: {"methods": cfg["samek2020"][name]["methods"] if name
+                                     == "deconvnet" else lrp_rules_imagenet(cfg),
+                                     "images": _tier(cfg, "show")},
+           resources=IMAGENET)(method_maps)  # fmt: skip
+experiment(DOC, "occlusion_vgg16", when=imagenet_on, inputs=ON_VGG16,
+           params=lambda cfg: {**_tier(cfg, "occlusion"), "stride": None},
+           resources=IMAGENET)(occlusion)  # fmt: skip
+experiment(DOC, "gradient_input_practice_vgg16", when=imagenet_on, inputs=ON_VGG16,
+           params=lambda cfg: {"show": _tier(cfg, "show")},
+           resources=IMAGENET)(gradient_input_practice)  # fmt: skip
+experiment(DOC, "shattered_gradients_vgg16", when=imagenet_on,
+           inputs={"checkpoints": {"vgg16": VGG16}, "testbed": Testbed("vgg16")},
+           params=lambda cfg: _tier(cfg, "shattered_gradients"),
+           resources=IMAGENET)(shattered_gradients)  # fmt: skip
+experiment(DOC, "smoothgrad_vgg16", when=imagenet_on, inputs=ON_VGG16,
+           params=lambda cfg: {"show": _tier(cfg, "show"), **_tier(cfg, "smoothgrad"),
+                               "seed": cfg["seed"]},
+           resources=IMAGENET)(smoothgrad)  # fmt: skip
+
+
+def lrp_rules_imagenet(cfg) -> dict:
+    """The lrp_rules methods on VGG-16: the tutorial's composite for VGG-16 (Montavon's recipe,
+    see :func:`saliency_sanity.attribution.lrp`) in place of the MNIST composite."""
+    methods = dict(cfg["samek2020"]["lrp_rules"]["methods"])
+    methods["lrp_composite"] = {**(methods.get("lrp_composite") or {}), **VGG_COMPOSITE}
+    return methods
+
+
+#: the composite's parameters for VGG-16 (z^B box of the input normalisation, gamma below,
+#: epsilon above, LRP-0 at the top, max-pooling as average pooling)
+VGG_COMPOSITE: dict = {}

@@ -60,3 +60,23 @@ def display_images(path: str | Path, n: int | None = None) -> np.ndarray:
     d = load_npz(path)
     shown = d["images"] / 255.0 if "images" in d else d["display"]
     return shown[:n] if n is not None else shown
+
+
+def write_imagenet_testbed(
+    *,
+    model: str,
+    weights: str | None,
+    folder: str | None,
+    classes: list[str] | None,
+    per_class: int | None,
+    synsets: str | None,
+    size: int | None,
+    out: str | Path,
+) -> None:
+    """The ImageNet tier's test-bed for ``model``: the images of ``folder`` (an ImageNet
+    validation folder by class; None: scikit-image's photographs), preprocessed with the
+    weights' own transforms (:func:`saliency_sanity.imagenet.write_testbed`)."""
+    from saliency_sanity import imagenet
+
+    images = imagenet.load_images(folder, classes=classes, per_class=per_class, synsets=synsets)
+    imagenet.write_testbed(model_name=model, weights=weights, images=images, size=size, out=out)

@@ -90,3 +90,20 @@ def shifted_network(
     models.save(checkpoint, net2, variant="shifted", metrics=result, parent=meta)
     save_json(metrics, result)
     return result
+
+
+def imagenet_model(
+    *, model: str, weights: str | None, seed: int, allow_download: bool, torch_home: str | None,
+    out: str | Path,
+) -> dict:  # fmt: skip
+    """The ImageNet tier's ``model`` with torchvision's ``weights`` (None: random, seeded):
+    built once here, so that a missing weights file (offline) stops this job with its path,
+    then saved as a spec that every experiment loads (:func:`models.load_checkpoint`)."""
+    if torch_home:
+        torch.hub.set_dir(str(Path(torch_home) / "hub"))
+    net = models.build(model, weights=weights, seed=seed, allow_download=allow_download)
+    spec = {"name": model, "weights": weights, "seed": seed, "allow_download": allow_download,
+            "torch_home": torch_home, "label": net.weights}  # fmt: skip
+    models.save_spec(out, **spec)
+    log.info("%s: %s", model, net.weights)
+    return spec

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from saliency_sanity import similarity
-from saliency_sanity.catalogue import C, Metrics, Result, figure
+from saliency_sanity.catalogue import C, Metrics, Result, figure, imagenet_fields, imagenet_on
 from saliency_sanity.experiments import RANDOMIZATION_ORDERS as ORDERS
 from saliency_sanity.figures._panels import (
     label_cell,
@@ -30,7 +31,7 @@ from saliency_sanity.figures._panels import (
 )
 from saliency_sanity.figures._plot import pyplot, save
 from saliency_sanity.io import load_json, load_npz, save_csv
-from saliency_sanity.report import Claim, write_entry
+from saliency_sanity.report import Claim, tier_claims, write_entry
 
 DOC = "adebayo2018"
 #: (metric, variant) -> panel title of the rank figure
@@ -132,6 +133,9 @@ def paper_settings_note(spec: Mapping[str, Any], n_images: int) -> str:
 
 
 def _failure(model, method, label, measured, null, expected) -> str:
+    if model not in ("mlp", "cnn"):  # Inception v3: the paper's own network
+        return (f"genuine non-replication on {model}: {label} measured {measured:.2f}, two "
+                f"untrained copies {null:.2f} (the paper: {expected}).")  # fmt: skip
     original = ORIGINAL_MNIST.get((model, method))
     quoted = f"; the original code's own MNIST notebook gives {original:g}" if original else ""
     return (f"limit of the MNIST analogue: the paper's per-method statement ({label} "
@@ -215,7 +219,7 @@ def ig_background_claim(result, model: str) -> list[Claim]:
         f"{DOC}.ig_background_artefact.{model}", DOC, f"{DOC}/cascading_rank_{model}", "beyond",
         "Sundararajan & Taly 2018: IG's high |map| similarity after randomisation comes from the "
         "pixels equal to the zero baseline: Spearman on all pixels minus on the pixels where the "
-        f"input is non-zero, IG, MNIST {model}", value, "measured > 0.05",
+        f"input is non-zero, IG, {model}", value, "measured > 0.05",
         "the baseline pixels inflate the similarity")]  # fmt: skip
 
 
@@ -242,8 +246,26 @@ def _mode_text(mode: str) -> str:
                 "null": Result("adebayo2018/null_{model}"), "metrics": Metrics("{model}")},
         params={"methods": C("adebayo2018.methods"),
                 "margin": C("adebayo2018.randomization.null_margin")})  # fmt: skip
-def rank_figure(*, maps, null, metrics, methods: Mapping[str, Mapping[str, Any]], margin: float,
-                png, pdf, csv, entry) -> list[Claim]:  # fmt: skip
+@figure(
+    DOC,
+    "{order}_rank_inception_v3",
+    caption="{order}_rank_imagenet",
+    over={"order": ORDERS},
+    when=imagenet_on,
+    fields=imagenet_fields,
+    inputs={
+        "maps": Result("adebayo2018/{order}_maps_inception_v3"),
+        "null": Result("adebayo2018/null_inception_v3"),
+    },
+    params=lambda cfg, order: {
+        "methods": cfg["adebayo2018"]["methods"],
+        "margin": cfg["adebayo2018"]["randomization"]["null_margin"],
+        "random_weights": cfg["imagenet"]["weights"] is None,
+    },
+)
+def rank_figure(*, maps, null, methods: Mapping[str, Mapping[str, Any]], margin: float,
+                png, pdf, csv, entry, metrics=None,
+                random_weights: bool = False) -> list[Claim]:  # fmt: skip
     """Figs. 2 (cascading) and 3 (independent): similarity to the original map per step, one
     curve per method, mean ± 1 std over the test-bed images the method ran on, with each
     method's null (two untrained copies) as a dotted line."""
@@ -295,9 +317,11 @@ def rank_figure(*, maps, null, metrics, methods: Mapping[str, Mapping[str, Any]]
     save_csv(csv, out)
     claims = []
     if mode == "cascading":
-        claims = [accuracy_claim(load_json(metrics), model)]
+        claims = [accuracy_claim(load_json(metrics), model)] if metrics else []
         claims += final_claims(table, null_table, result, methods, margin)
         claims += ig_background_claim(result, model)
+        if metrics is None:  # the ImageNet tier
+            claims = tier_claims(claims, random_weights=random_weights)
     last = table[(table["step"] == table["step"].max()) & (table["metric"] == "spearman")]
     measured = "; ".join(
         f"{labels[m]}: {_value(table, m, 'spearman', 'abs', int(table['step'].max())):.2f} "
@@ -320,7 +344,7 @@ def rank_figure(*, maps, null, metrics, methods: Mapping[str, Mapping[str, Any]]
                f"(constant maps): {n_nan} in total. Untrained copies seeded "
                f"{', '.join(str(int(s)) for s in nul['seeds'])}. Top-1 test-bed accuracy per "
                f"step: {_accuracy_text(result)}.")  # fmt: skip
-    write_entry(entry, doc=DOC, name=f"{mode}_rank_{model}", details=details,
+    write_entry(entry, doc=DOC, name=Path(entry).stem, details=details,
                 measured=head + measured, files=[png, pdf, csv], claims=claims)  # fmt: skip
     return claims
 
@@ -350,33 +374,46 @@ def grid_table(result: Mapping[str, np.ndarray]) -> pd.DataFrame:
 @figure(DOC, "{order}_grid_{model}", caption="{order}_grid",
         over={"order": ORDERS, "model": C("adebayo2018.models")},
         inputs={"maps": Result("adebayo2018/{order}_maps_{model}")})  # fmt: skip
+@figure(DOC, "{order}_grid_inception_v3", caption="{order}_grid_imagenet", over={"order": ORDERS},
+        when=imagenet_on, fields=imagenet_fields,
+        inputs={"maps": Result("adebayo2018/{order}_maps_inception_v3")})  # fmt: skip
 def grid_figure(*, maps, png, pdf, csv, entry) -> pd.DataFrame:
-    """Fig. 1 / Figs. 4-9: one input's maps (rows: methods) after each randomisation step
-    (columns), |map| clipped at its 99th percentile (grey) beside the signed map (red/blue).
-    The reference methods are on the curves, not in the grid."""
+    """Fig. 1 / Figs. 4-9: the maps of the shown inputs (rows: methods, one block of rows per
+    input) after each randomisation step (columns): |map| clipped at its 99th percentile
+    (grey), and, for a single input, the signed map (red/blue) beside it. The reference methods
+    are on the curves, not in the grid."""
     result = load_npz(maps)
     model, mode, explained = _what(result)
     pos = int(result["grid_position"])
+    images = np.asarray(result["image"])
+    n_show = len(images) if images.ndim in (3, 4) and "grid_images" in result else 1
+    images = images if n_show > 1 or images.ndim in (3, 4) else images[None]
+    positions = list(range(pos, pos + n_show))
+    views = (show_absolute, show_signed) if n_show == 1 else (show_absolute,)
     shown = [m for m, n in enumerate(result["names"]) if str(n) not in REFERENCES]
-    grid = result["maps"][:, shown, pos]  # (S, M, C, H, W)
-    n_steps, n_methods = grid.shape[:2]
+    n_steps = len(result["steps"])
     titles = _step_titles(result)
     plt = pyplot()
-    cols = 1 + 2 * n_steps
-    fig, axes = plt.subplots(n_methods, cols, figsize=(0.78 * cols + 1.3, 0.82 * n_methods + 1.0),
+    cols = 1 + len(views) * n_steps
+    rows = n_show * len(shown)
+    fig, axes = plt.subplots(rows, cols, figsize=(0.78 * cols + 1.3, 0.82 * rows + 1.0),
                              squeeze=False)  # fmt: skip
-    for m in range(n_methods):
-        label = str(result["labels"][shown[m]])
-        if m == 0:
-            show_input(axes[0, 0], result["image"], "input")
-            row_label(axes[0, 0], label)
-        else:
-            label_cell(axes[m, 0], label)
-        for s in range(n_steps):
-            show_absolute(axes[m, 1 + s], grid[s, m], titles[s] if m == 0 else "")
-            show_signed(axes[m, 1 + n_steps + s], grid[s, m], titles[s] if m == 0 else "")
-    fig.text(0.33, 1.0, "|map|, clipped at the 99th percentile", ha="center", va="bottom")
-    fig.text(0.78, 1.0, "signed map (red +, blue -)", ha="center", va="bottom")
+    for b, p in enumerate(positions):
+        grid = result["maps"][:, shown, p]  # (S, M, C, H, W)
+        for m in range(len(shown)):
+            r = b * len(shown) + m
+            label = str(result["labels"][shown[m]])
+            if m == 0:
+                show_input(axes[r, 0], images[b], "input" if r == 0 else "")
+                row_label(axes[r, 0], label)
+            else:
+                label_cell(axes[r, 0], label)
+            for v, show in enumerate(views):
+                for s in range(n_steps):
+                    show(axes[r, 1 + v * n_steps + s], grid[s, m], titles[s] if r == 0 else "")
+    if len(views) == 2:
+        fig.text(0.33, 1.0, "|map|, clipped at the 99th percentile", ha="center", va="bottom")
+        fig.text(0.78, 1.0, "signed map (red +, blue -)", ha="center", va="bottom")
     fig.tight_layout(pad=0.3)
     save(fig, png, pdf)
     table = grid_table(result)
@@ -385,11 +422,13 @@ def grid_figure(*, maps, png, pdf, csv, entry) -> pd.DataFrame:
     label = int(result["true_labels"][pos])
     final = table[table["step"] == table["step"].max()]
     write_entry(
-        entry, doc=DOC, name=f"{mode}_grid_{model}", files=[png, pdf, csv],
-        details=(f"Test-bed image {pos} (test index {int(result['indices'][pos])}, label "
-                 f"{label}); {_mode_text(mode)}; class explained: "
-                 f"{explained.replace('_', ' ')}. Methods: {settings_text(result)}."),
-        measured="Spearman (|map|) of this image's map with the original, last step - "
+        entry, doc=DOC, name=Path(entry).stem, files=[png, pdf, csv],
+        details=(f"Test-bed image(s) {', '.join(str(p) for p in positions)} (first: test "
+                 f"index {result['indices'][pos]}, label {label}); {_mode_text(mode)}; class "
+                 f"explained: {explained.replace('_', ' ')}; weights: "
+                 f"{_str(result.get('weights', 'trained checkpoint'))}. Methods: "
+                 f"{settings_text(result)}."),
+        measured="Spearman (|map|) of the first image's map with the original, last step - "
         + ", ".join(f"{r.label}: {r.spearman_abs:.2f}" for r in final.itertuples())
         + f". Accuracy per step: {_accuracy_text(result)}.",
     )  # fmt: skip

@@ -17,12 +17,21 @@ correlations read against the null of two untrained copies.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from saliency_sanity import similarity
-from saliency_sanity.catalogue import C, Field, Metrics, Result, figure
+from saliency_sanity.catalogue import (
+    C,
+    Field,
+    Metrics,
+    Result,
+    figure,
+    imagenet_fields,
+    imagenet_on,
+)
 from saliency_sanity.experiments import GUPTA2019_RUNS as RUNS
 from saliency_sanity.figures._panels import (
     label_cell,
@@ -33,7 +42,7 @@ from saliency_sanity.figures._panels import (
 )
 from saliency_sanity.figures._plot import pyplot, save
 from saliency_sanity.io import load_json, load_npz, save_csv
-from saliency_sanity.report import Claim, write_entry
+from saliency_sanity.report import Claim, tier_claims, write_entry
 
 DOC = "gupta2019"
 #: short names of the base methods in figures; the competitive variant gets a leading "C"
@@ -137,7 +146,7 @@ def all_logits(*, results, png, pdf, csv, entry) -> pd.DataFrame:
     save(fig, png, pdf)
     won = table.cgi_pixels.sum()
     kept = table.cgi_abs_sum[pred] / max(table.gi_abs_sum[pred], 1e-30)
-    _entry(entry, "all_logits", [png, pdf, csv],
+    _entry(entry, Path(entry).stem, [png, pdf, csv],
            f"Test image {int(r['index'])} (the first {_str(r['source'])} image labelled "
            f"{int(r['label'])}; predicted {pred}, marked *).",
            f"The predicted class's CGI keeps {table.cgi_pixels[pred]} of the {nonzero_gi} "
@@ -189,7 +198,7 @@ def score_histogram(*, results, png, pdf, csv, entry) -> pd.DataFrame:
     best = int(r["components"][int(np.argmin(r["bic"]))])
     bics = ", ".join(f"k={int(k)}: {b:.5g}" for k, b in zip(r["components"], r["bic"], strict=True))
     two = table[table.k == int(r["components"][0])]
-    _entry(entry, "score_histogram", [png, pdf, csv],
+    _entry(entry, Path(entry).stem, [png, pdf, csv],
            f"{int(r['n_images'])} test-bed images, {len(scores)} pixels with nonzero input; the "
            f"{int(r['n_zero_input'])} background pixels (input exactly 0, GI exactly 0) are left "
            "out.",
@@ -208,6 +217,8 @@ def _completeness_sets(gi_npz, dasp_npz):
     gi = load_npz(gi_npz)
     for model in gi["models"]:
         yield str(model), "gradient_input", gi[f"logits_{model}"], gi[f"sums_{model}"]
+    if dasp_npz is None:  # the ImageNet tier: DASP on 150 528 players is out of reach
+        return
     d = load_npz(dasp_npz)
     if "sums_dasp" in d:
         yield _str(d["model"]), "dasp", d["logits"][0], d["sums_dasp"][0]  # the trained step
@@ -216,7 +227,7 @@ def _completeness_sets(gi_npz, dasp_npz):
 @figure(DOC, "approximate_completeness",
         inputs={"gi": Result("gupta2019/approximate_completeness"),
                 "dasp": Result("gupta2019/cascading_cdasp")})  # fmt: skip
-def approximate_completeness(*, gi, dasp, png, pdf, csv, entry) -> pd.DataFrame:
+def approximate_completeness(*, gi, png, pdf, csv, entry, dasp=None) -> pd.DataFrame:
     """Sum of map vs logit, every class of every image, with the linear fit (alpha, beta, r²)."""
     sets = list(_completeness_sets(gi, dasp))
     rows = []
@@ -246,7 +257,7 @@ def approximate_completeness(*, gi, dasp, png, pdf, csv, entry) -> pd.DataFrame:
     save_csv(csv, table)
     all_rows = table[table.classes == "all"]
     dasp_rows = all_rows[all_rows.method == "dasp"]
-    _entry(entry, "approximate_completeness", [png, pdf, csv],
+    _entry(entry, Path(entry).stem, [png, pdf, csv],
            (f"DASP on {int(dasp_rows.images.iloc[0])} image(s), with the cascading_cdasp "
             "experiment's coalition sizes." if len(dasp_rows) else ""),
            " ".join(f"{label(r.method)} on {r.model}: alpha {r.alpha:.3g}, beta {r.beta:.3g}, "
@@ -288,7 +299,7 @@ def cgi_maps(*, results, png, pdf, csv, entry) -> pd.DataFrame:
     fig.tight_layout(pad=0.3)
     save(fig, png, pdf)
     mean, std, _ = _nanstats(table.cgi_share_of_gi_mass)
-    _entry(entry, "cgi_maps", [png, pdf, csv], f"The first {n} test-bed images.",
+    _entry(entry, Path(entry).stem, [png, pdf, csv], f"The first {n} test-bed images.",
            f"CGI keeps {mean:.2f} ± {std:.2f} of GI's mass and "
            f"{table.cgi_pixels.sum() / max(table.gi_pixels.sum(), 1):.2f} of its nonzero pixels "
            f"(mean over the {n} images).")  # fmt: skip
@@ -413,8 +424,33 @@ RUN_CLAIMS = {"cascading_cgi": True, "cascading_clrp": True}
         params={"run": Field("run"), "n_display": C("gupta2019.randomization.display"),
                 "margin": C("gupta2019.rank_margin"),
                 "blank_share": C("gupta2019.blank_share")})  # fmt: skip
+@figure(
+    DOC,
+    "{run}_{model}",
+    caption="{run}_imagenet",
+    when=imagenet_on,
+    fields=imagenet_fields,
+    over={"run": ("layerwise_cgi", "cascading_cgi"), "model": ("vgg19",)},
+    inputs={"results": Result("gupta2019/{run}_{model}")},
+    params=lambda cfg, run, model: {
+        "run": run,
+        "suffix": f".{model}",
+        "random_weights": cfg["imagenet"]["weights"] is None,
+        "n_display": cfg["imagenet"]["gupta2019"]["randomization"]["display"],
+        "margin": cfg["gupta2019"]["rank_margin"],
+        "blank_share": cfg["gupta2019"]["blank_share"],
+    },
+)
+@figure(DOC, "cascading_clrp_vgg16", caption="cascading_clrp_imagenet", when=imagenet_on,
+        fields=imagenet_fields, inputs={"results": Result("gupta2019/cascading_clrp_vgg16")},
+        params=lambda cfg: {"run": "cascading_clrp", "suffix": ".vgg16",
+                            "random_weights": cfg["imagenet"]["weights"] is None,
+                            "n_display": cfg["imagenet"]["gupta2019"]["randomization"]["display"],
+                            "margin": cfg["gupta2019"]["rank_margin"],
+                            "blank_share": cfg["gupta2019"]["blank_share"]})  # fmt: skip
 def randomization_grid(*, results, run: str, png, pdf, csv, entry, n_display: int = 2,
-                       margin: float = 0.1, blank_share: float = 0.5) -> pd.DataFrame:  # fmt: skip
+                       margin: float = 0.1, blank_share: float = 0.5, suffix: str = "",
+                       random_weights: bool = False) -> pd.DataFrame:  # fmt: skip
     """Plain vs competitive maps after each randomisation step (columns), diverging and
     absolute views (rows), for the first ``n_display`` images; CSV of the competition measures
     and rank correlations per step."""
@@ -448,12 +484,14 @@ def randomization_grid(*, results, run: str, png, pdf, csv, entry, n_display: in
             show(axes[i, s + 1], imgs[s], title)
     fig.tight_layout(pad=0.3, h_pad=0.2, w_pad=0.2)
     save(fig, png, pdf)
-    figure_ = f"{DOC}/{run}"
+    name = Path(entry).stem
     claims = []
     if run == "cascading_cgi":
-        claims += _cascade_claims(table, figure_, blank_share)
+        claims += _cascade_claims(table, name, blank_share)
     if run in RUN_CLAIMS:
-        claims += _rank_claims(table, lp, lc, figure_, margin)
+        claims += _rank_claims(table, lp, lc, name, margin)
+    if suffix:
+        claims = tier_claims(claims, suffix=suffix, random_weights=random_weights)
     last = table.iloc[-1]
     after = "and every layer above it" if procedure == "cascading" else "alone"
     passes = last.competitive_rank_abs_mean <= last.null_competitive_rank_abs + margin
@@ -479,7 +517,10 @@ def randomization_grid(*, results, run: str, png, pdf, csv, entry, n_display: in
                f"{', '.join(str(int(s)) for s in r['null_seeds'])}.")  # fmt: skip
     if "param_dasp_coalition_sizes" in r:
         details += f" DASP with {int(r['param_dasp_coalition_sizes'])} coalition size(s)."
-    _entry(entry, run, [png, pdf, csv], details, measured, claims)
+    if int(r.get("competition", -1)) > 0:
+        details += (f" Competition over the explained class and the top {int(r['competition']) - 1}"
+                    " other classes by logit (all 1000 do not fit).")  # fmt: skip
+    _entry(entry, name, [png, pdf, csv], details, measured, claims)
     return table
 
 
@@ -637,10 +678,36 @@ def competition_rank(*, runs: Sequence, png, pdf, csv, entry) -> pd.DataFrame:
     last = table.groupby(["model", "method", "view"]).apply(
         lambda t: t.sort_values("depth").iloc[-1], include_groups=False
     )
-    _entry(entry, "competition_rank", [png, pdf, csv], "",
+    _entry(entry, Path(entry).stem, [png, pdf, csv], "",
            "Fully randomised, mean Spearman |map| (null: two untrained copies): "
            + "; ".join(f"{model} {method} {last.loc[(model, method, 'abs'), 'mean']:.2f} "
                        f"({last.loc[(model, method, 'abs'), 'null_mean']:.2f})"
                        for model, method in dict.fromkeys((m, k) for m, k, _ in last.index))
            + ".")  # fmt: skip
     return table
+
+
+# --- the ImageNet tier: the same figures on VGG-19 ------------------------------------------------
+
+for _name_, _fn in (("score_histogram", score_histogram), ("cgi_maps", cgi_maps)):
+    figure(
+        DOC,
+        f"{_name_}_vgg19",
+        when=imagenet_on,
+        fields=imagenet_fields,
+        inputs={"results": Result(f"gupta2019/{_name_}_vgg19")},
+    )(_fn)
+figure(
+    DOC,
+    "approximate_completeness_vgg19",
+    when=imagenet_on,
+    fields=imagenet_fields,
+    inputs={"gi": Result("gupta2019/approximate_completeness_vgg19")},
+)(approximate_completeness)
+figure(
+    DOC,
+    "competition_rank_vgg19",
+    when=imagenet_on,
+    fields=imagenet_fields,
+    inputs={"runs": [Result("gupta2019/cascading_cgi_vgg19")]},
+)(competition_rank)

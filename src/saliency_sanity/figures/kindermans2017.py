@@ -12,10 +12,12 @@ digit-specific PatternNet maps (Figs. 2-4) is the between-digit correlation, per
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from saliency_sanity.catalogue import Field, Metrics, Result, figure
+from saliency_sanity.catalogue import Field, Metrics, Result, figure, imagenet_fields, imagenet_on
 from saliency_sanity.experiments import INVARIANCE_METHODS as METHODS
 from saliency_sanity.experiments import PATTERN_ESTIMATORS as ESTIMATORS
 from saliency_sanity.figures._panels import method_label, row_label, show_input, show_signed
@@ -361,6 +363,10 @@ def _grid(results: dict, rows, png, pdf) -> None:
 
 
 def _settings(results: dict) -> str:
+    if "maps2" not in results:  # the ImageNet tier: one network
+        return (f"{len(results['x1'])} test-bed images; IG with {int(results['ig_steps'])} "
+                f"steps; patterns fitted on the {int(results['pattern_images'])} test-bed "
+                "images (the tier has no training images).")  # fmt: skip
     return (
         f"{_str(results['shift_description'])}; {len(results['x1'])} test-bed digits; IG "
         f"with {int(results['ig_steps'])} steps; patterns fitted on "
@@ -407,9 +413,12 @@ def shift_figure(*, results, name: str, png, pdf, csv, entry) -> pd.DataFrame:
 
 
 @figure(DOC, "reference_points", inputs={"results": Result("kindermans2017/shift_constant")})
+@figure(DOC, "reference_points_vgg16", when=imagenet_on, fields=imagenet_fields,
+        inputs={"results": Result("kindermans2017/reference_points_vgg16")})  # fmt: skip
 def reference_points(*, results, png, pdf, csv, entry) -> pd.DataFrame:
-    """Fig. 1 (MNIST analogue): IG with the zero and the black reference, DTD with the zero
-    (LRP z-rule) and the pattern root point, for network 1 ([0,1]) and network 2 ([-1,0])."""
+    """Fig. 1: IG with the zero and the black reference, DTD with the zero (LRP z-rule) and the
+    pattern root point; MNIST: for network 1 ([0,1]) and network 2 ([-1,0]); VGG-16: network 1
+    only (the paper's Fig. 1)."""
     results = load_npz(results)
     names = [str(n) for n in results["methods"]]
     shown = _str(results["shown_estimator"])
@@ -424,26 +433,33 @@ def reference_points(*, results, png, pdf, csv, entry) -> pd.DataFrame:
         ("deep_taylor_zero", "DTD, zero root"),
         (pattern, "DTD, pattern root"),
     ]
+    nets = [n for n in (("network 1", "x1", "maps1"), ("network 2", "x2", "maps2"))
+            if n[2] in results]  # fmt: skip
     rows = []
-    for net, key in (("network 1", "maps1"), ("network 2", "maps2")):
+    for net, _, key in nets:
         for pair, (a, b) in pairs.items():
             score = relative_difference(results[key][names.index(a)], results[key][names.index(b)])
             for i, s in enumerate(score):
                 rows.append({"network": net, "comparison": pair,
-                             "test_index": int(results["indices"][i]),
+                             "test_index": str(results["indices"][i]),
                              "relative_difference": float(s)})  # fmt: skip
     table = pd.DataFrame(rows)
     save_csv(csv, table)
     n_img = len(results["x1"])
     plt = pyplot()
-    fig, axes = plt.subplots(2 * n_img, 1 + len(columns), figsize=(7.4, 1.4 * 2 * n_img),
-                             squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        len(nets) * n_img,
+        1 + len(columns),
+        figsize=(7.4, 1.4 * len(nets) * n_img + 0.3),
+        squeeze=False,
+    )
     for i in range(n_img):
-        for j, (net, xkey, mkey) in enumerate((("net 1", "x1", "maps1"), ("net 2", "x2", "maps2"))):
-            r = 2 * i + j
-            img = results[xkey][i, 0]
+        for j, (net, xkey, mkey) in enumerate(nets):
+            r = len(nets) * i + j
+            img = results["display1"][i] if "display1" in results else results[xkey][i, 0]
             show_input(axes[r, 0], img, "input" if r == 0 else "")
-            row_label(axes[r, 0], f"{net}\nx in [{img.min():.2g}, {img.max():.2g}]")
+            low, high = float(results[xkey][i].min()), float(results[xkey][i].max())
+            row_label(axes[r, 0], f"{net}\nx in [{low:.2g}, {high:.2g}]")
             for c, (method, label) in enumerate(columns, start=1):
                 show_signed(axes[r, c], results[mkey][names.index(method), i],
                             label if r == 0 else "")  # fmt: skip
@@ -455,12 +471,11 @@ def reference_points(*, results, png, pdf, csv, entry) -> pd.DataFrame:
         return float(table.loc[sel, "relative_difference"].mean())
 
     ig, dtd = pairs
+    measured = "; ".join(f"{net}: IG zero vs black {mean(net, ig):.2e}, DTD zero vs pattern "
+                         f"root {mean(net, dtd):.2e}" for net, _, _ in nets)  # fmt: skip
     write_entry(
-        entry, doc=DOC, name="reference_points", files=[png, pdf, csv],
+        entry, doc=DOC, name=Path(entry).stem, files=[png, pdf, csv],
         details=_settings(results) + f" Pattern root point from the {shown} estimator.",
-        measured=("mean over the digits of max |map_a - map_b| / max |map_a|: "
-                  f"IG zero vs black: network 1 {mean('network 1', ig):.2e}, network 2 "
-                  f"{mean('network 2', ig):.2e}; DTD zero vs pattern root: network 1 "
-                  f"{mean('network 1', dtd):.2e}, network 2 {mean('network 2', dtd):.2e}."),
+        measured="mean over the images of max |map_a - map_b| / max |map_a|: " + measured + ".",
     )  # fmt: skip
     return table

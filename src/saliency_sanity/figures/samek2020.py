@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from saliency_sanity import shattered
-from saliency_sanity.catalogue import C, Result, figure
+from saliency_sanity.catalogue import C, Result, figure, imagenet_fields, imagenet_on
 from saliency_sanity.figures._panels import method_label, row_label, show_input, show_signed
 from saliency_sanity.figures._plot import pyplot, save
 from saliency_sanity.io import load_npz, save_csv
@@ -30,6 +30,14 @@ SLOPE_TOLERANCE = 0.1
 def _entry(entry, name, files, details, measured, claims=()):
     write_entry(entry, doc=DOC, name=name, details=details, measured=measured, files=files,
                 claims=claims)  # fmt: skip
+
+
+def _name(entry) -> str:
+    """The figure's name, from its entry's path (``.../<doc>/<name>.json``): one function
+    draws the MNIST figure and its ImageNet twin (``<name>_vgg16``)."""
+    from pathlib import Path
+
+    return Path(entry).stem
 
 
 def _claim(id_, name, kind, claim, measured, rule, why, null=None, on_failure="") -> Claim:
@@ -118,11 +126,13 @@ def occlusion(*, results, png, pdf, csv, entry) -> None:
     save_csv(csv, table)
     stride = int(d["stride"])
     peaks = table.groupby(["patch", "fill"])["max_abs"].mean()
+    fills = [str(f) for f in d["fills"]]
+    mean = (f"; the test-set mean pixel value is {d['fill_values'][fills.index('test_mean')]:.3f}"
+            if "test_mean" in fills else "")  # fmt: skip
     _entry(
-        entry, "occlusion", [png, pdf, csv],
+        entry, _name(entry), [png, pdf, csv],
         f"Patches of {', '.join(f'{p}x{p}' for p in d['patches'])} pixels moved by "
-        f"{'the patch size' if stride < 0 else stride}; the test-set mean pixel value is "
-        f"{d['fill_values'][1]:.3f}; {len(d['x'])} test-bed images.",
+        f"{'the patch size' if stride < 0 else stride}{mean}; {len(d['x'])} test-bed images.",
         "mean peak |R| per patch size and fill: "
         + ", ".join(f"{p}x{p} {f}: {v:.3g}" for (p, f), v in peaks.items()) + ".",
     )  # fmt: skip
@@ -209,7 +219,7 @@ def gradient_input_practice(*, results, png, pdf, csv, entry) -> None:
                           "positive_mass")}).rename(columns={"indices": "test_index"})  # fmt: skip
     save_csv(csv, table)
     pos, neg = float(d["frac_positive_on"].mean()), float(d["frac_negative_on"].mean())
-    _entry(entry, "gradient_input_practice", [png, pdf, csv],
+    _entry(entry, _name(entry), [png, pdf, csv],
            f"Histogram over the {len(d['frac_positive'])} test-bed images.",
            f"over the test-bed, pixels with x ≠ 0: {pos:.1%} positive and {neg:.1%} negative "
            f"scores on average; positive share of the total |R| mass "
@@ -257,7 +267,7 @@ def shattered_gradients(*, results, png, pdf, csv, entry) -> None:
     save(fig, png, pdf)
     means = table.groupby("model")[[f"tv_{k}" for k in CURVES]].mean()
     _entry(
-        entry, "shattered_gradients", [png, pdf, csv],
+        entry, _name(entry), [png, pdf, csv],
         f"{len(t)} points per path; {d['function'].shape[1]} pair(s) per model (the first shown).",
         "; ".join(f"{m}: normalised TV of f_c {means.loc[m, 'tv_function']:.3g}, of the pixel "
                   f"gradient {means.loc[m, 'tv_grad_pixel']:.3g}, of the gradient norm "
@@ -362,7 +372,7 @@ def smoothgrad(*, results, png, pdf, csv, entry) -> None:
                    "(a Monte-Carlo mean of independent draws)", slope,
                    f"|measured - -0.5| < {SLOPE_TOLERANCE:g}",
                    "log-log slope -0.5, by construction of the estimator")  # fmt: skip
-    _entry(entry, "smoothgrad", [png, pdf, csv],
+    _entry(entry, _name(entry), [png, pdf, csv],
            f"T = {int(display)} samples for the maps, sigma = {noise:g} x (max - min) of the "
            f"input; noise over {int(images)} test-bed images, {int(seeds)} seeds, reference "
            f"T = {int(ref_samples)}.",
@@ -403,7 +413,7 @@ def _method_list(d) -> str:
 def deconvnet(*, results, png, pdf, csv, entry) -> None:
     d, table = _maps_figure(results, png, pdf, csv)
     pos = table.groupby("method")["frac_positive"].mean()
-    _entry(entry, "deconvnet", [png, pdf, csv],
+    _entry(entry, _name(entry), [png, pdf, csv],
            f"First {len(d['x'])} test-bed images; rows: {_method_list(d)}.",
            "fraction of positive pixels, mean over images: "
            + ", ".join(f"{m} {pos[m]:.2f}" for m in pos.index) + ".")  # fmt: skip
@@ -413,7 +423,7 @@ def deconvnet(*, results, png, pdf, csv, entry) -> None:
 def lrp_rules(*, results, png, pdf, csv, entry) -> None:
     d, table = _maps_figure(results, png, pdf, csv)
     cons = table.groupby("method")["sum_over_logit"].mean()
-    _entry(entry, "lrp_rules", [png, pdf, csv],
+    _entry(entry, _name(entry), [png, pdf, csv],
            f"First {len(d['x'])} test-bed images; rows: {_method_list(d)}.",
            "relevance conservation Σ_i R_i / f_c(x), mean over images: "
            + ", ".join(f"{m} {cons[m]:.3g}" for m in cons.index) + ".")  # fmt: skip
@@ -475,3 +485,17 @@ def method_connections(*, results, homogeneous: str, png, pdf, csv, entry) -> No
            f"First {n} test-bed images; LRP-0 and Deep Taylor with stabiliser {stab:g}.",
            "; ".join(f"{r['model']}: {r['comparison']} {r['max_rel_diff']:.2e}" for r in records)
            + ".", [claim])  # fmt: skip
+
+
+# --- the ImageNet tier: the same figures on VGG-16 ----------------------------------------------
+
+for _name_, _fn in (("occlusion", occlusion), ("gradient_input_practice", gradient_input_practice),
+                    ("shattered_gradients", shattered_gradients), ("smoothgrad", smoothgrad),
+                    ("deconvnet", deconvnet), ("lrp_rules", lrp_rules)):  # fmt: skip
+    figure(
+        DOC,
+        f"{_name_}_vgg16",
+        when=imagenet_on,
+        fields=imagenet_fields,
+        inputs={"results": Result(f"samek2020/{_name_}_vgg16")},
+    )(_fn)
