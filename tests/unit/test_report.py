@@ -198,6 +198,13 @@ def _caption(tmp_path, name, title):
     return path
 
 
+def _recheck(row) -> bool:
+    """Whether a claims.csv row's verdict is what its rule gives (NaN holds = no verdict)."""
+    null = None if pd.isna(row.null) else row.null
+    verdict = evaluate(row.expected.split(" (")[0], row.measured, null)
+    return (None if pd.isna(row.holds) else bool(row.holds)) is verdict
+
+
 def test_entries_become_claims_and_gallery(tmp_path):
     figs = tmp_path / "figures"
     claims = [
@@ -227,6 +234,12 @@ def test_entries_become_claims_and_gallery(tmp_path):
     assert read["holds"].tolist()[:2] == [True, False] and np.isnan(read["holds"][2])
     assert read["null"].tolist()[-1] == 0.05 and np.isnan(read["null"][0])
     assert read["expected"].iloc[-1] == "measured <= null + 0.1 (why)"
+    # the CSV re-checks itself: each row's rule (the start of `expected`) gives its verdict,
+    # and a row whose verdict was written wrong is caught
+    assert [_recheck(r) for r in read.itertuples()] == [True] * 5
+    tampered = read.copy()
+    tampered.loc[0, "measured"] = 0.05  # 0.05 > 0.1 is False, but the row says True
+    assert [_recheck(r) for r in tampered.itertuples()] == [False] + [True] * 4
     assert len(table) == 5
     assert tally(table) == {
         "empirical": {"holds": 1, "fails": 1, "open": 1},
