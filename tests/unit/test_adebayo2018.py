@@ -1,17 +1,28 @@
-"""adebayo2018: maps under parameter randomisation, their similarity curves, claims and figures."""
+"""adebayo2018: maps under parameter randomisation, the null of two untrained copies, their
+similarity curves, claims and figures.
+
+The experiments and figures are called through :func:`run`, with exactly the keywords of their
+catalogue row (the shipped config's), on a tiny synthetic MNIST and untrained zoo models."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
+from mnist_fixture import write_tiny_mnist
+from scipy.stats import spearmanr
 from torch import nn
 
-from saliency_sanity import randomization
+from saliency_sanity import models, randomization
 from saliency_sanity.attribution import attribute
+from saliency_sanity.catalogue import Catalogue
+from saliency_sanity.config import validate
+from saliency_sanity.experiments import adebayo2018 as E
 from saliency_sanity.experiments.adebayo2018 import (
     applicable_methods,
     method_specs,
@@ -19,10 +30,13 @@ from saliency_sanity.experiments.adebayo2018 import (
     randomization_maps,
     similarity_table,
 )
-from saliency_sanity.figures.adebayo2018 import final_rank_claims, grid_figure, rank_figure
-from saliency_sanity.io import load_json
+from saliency_sanity.experiments.testbed import load_testbed, write_testbed
+from saliency_sanity.figures import adebayo2018 as F
+from saliency_sanity.io import load_json, load_npz, save_json
 from saliency_sanity.models import PaperModel, truncated_normal
+from saliency_sanity.report import evaluate
 
+ROOT = Path(__file__).resolve().parents[2]
 SIZE = 12  # SSIM needs maps of at least 11x11
 
 
@@ -209,67 +223,6 @@ def test_similarity_table_values(generator):
     assert np.isnan(zero["mean"]) and zero["n_nan"] == 3 and zero["n"] == 0
 
 
-def test_final_rank_claims_thresholds():
-    table = pd.DataFrame(
-        [
-            {"step": s, "method": m, "metric": "spearman", "variant": v, "mean": val}
-            for m, val in (("grad", 0.1), ("gbp", 0.8), ("ig", -0.7))
-            for v in ("abs", "signed")
-            for s, val in ((0, 1.0), (3, val))
-        ]
-    )
-    result = {"methods": np.asarray(["grad", "gbp", "ig"]), "model": "cnn", "mode": "cascading"}
-    result["explained_class"] = "randomized_prediction"
-    methods = {
-        "grad": {"expected_abs": "sensitive", "expected_signed": "insensitive"},
-        "gbp": {"expected_abs": "insensitive", "expected_signed": None},
-        "ig": {"expected_abs": "sensitive"},
-    }
-    claims = {c.id: c for c in final_rank_claims(table, result, methods, 0.5)}
-    assert claims["adebayo2018.final_rank.cnn.grad.abs"].holds is True
-    assert claims["adebayo2018.final_rank.cnn.grad.abs"].measured == pytest.approx(0.1)
-    assert claims["adebayo2018.final_rank.cnn.grad.signed"].holds is False
-    assert claims["adebayo2018.final_rank.cnn.gbp.abs"].holds is True
-    assert claims["adebayo2018.final_rank.cnn.gbp.signed"].holds is None
-    assert claims["adebayo2018.final_rank.cnn.ig.abs"].holds is False  # |-0.7| is not < 0.5
-    assert len(claims) == 6
-
-
-@pytest.mark.parametrize("mode", ["cascading", "independent"])
-def test_figures_write_files_and_entries(tmp_path, cnn, x, mode):
-    methods = {
-        "g": {"method": "gradient", "label": "Gradient", "expected_abs": "sensitive"},
-        "cam": {"method": "gradcam", "label": "GradCAM", "expected_abs": "sensitive"},
-    }
-    labels = torch.tensor([0, 1, 2, 3, 0])
-    result = randomization_maps(cnn, x, method_specs(methods), mode, seed=0, labels=labels)
-    table = similarity_table(result)
-    result.update(
-        labels=np.asarray(["Gradient", "GradCAM"]),
-        names=np.asarray(["gradient", "gradcam"]),
-        params=np.asarray([json.dumps({}), json.dumps({})]),
-        true_labels=labels.numpy(),
-        indices=np.arange(5),
-        grid_position=np.asarray(2),
-        image=x[2].numpy(),
-        mode=np.asarray(mode),
-        model=np.asarray("tiny_cnn"),
-        explained_class=np.asarray("randomized_prediction"),
-    )
-    out = {k: tmp_path / f"rank.{k}" for k in ("png", "pdf", "csv", "json")}
-    claims = rank_figure(result, table, methods, 0.5, *out.values())
-    assert all(p.stat().st_size > 0 for p in out.values())
-    assert len(claims) == (4 if mode == "cascading" else 0)
-    entry = load_json(out["json"])
-    assert len(entry["claims"]) == len(claims)
-    grid = {k: tmp_path / f"grid.{k}" for k in ("png", "pdf", "csv", "json")}
-    frame = grid_figure(result, *grid.values())
-    assert len(frame) == 4 * 2
-    first = frame[frame["step"] == 0]
-    assert np.allclose(first["spearman_abs"], 1.0)
-    assert (frame["explained_class"] == np.repeat(result["targets"][:, 2], 2)).all()
-
-
 def test_hog_column_equals_hog_similarity(generator):
     from saliency_sanity.similarity import hog_similarity
 
@@ -286,3 +239,309 @@ def test_hog_images_limits_the_hog_column_only(generator):
     assert (table.loc[table["metric"] == "hog", "n"] == 2).all()
     assert (table.loc[table["metric"] == "hog", "n_skipped"] == 3).all()
     assert (table.loc[table["metric"] == "ssim", "n"] == 5).all()
+
+
+# --- the null: two independently initialised, untrained copies ---------------------------------
+
+
+def _trained(model: nn.Module, seed: int) -> nn.Module:
+    """Stand-in for training: every parameter moved away from its initialiser's values."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=g))
+    return model
+
+
+def _layer_params(net: nn.Module, name: str) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in net.layer(name).named_parameters()}
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_untrained_copies_are_fresh_independent_and_leave_the_model(cnn, x, mode):
+    model = _trained(cnn, 5).train(mode == "train")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    a, b = E.untrained_copies(model, [1001, 1002])
+    # the model passed in is left exactly as it was (parameters and mode)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert model.training is (mode == "train")
+    assert not a.training and not b.training
+    for name in model.layer_order:  # every layer of both copies is re-drawn
+        trained = _layer_params(model, name)
+        for net in (a, b):
+            for key, value in _layer_params(net, name).items():
+                assert not torch.allclose(value, trained[key]), f"{name}.{key} kept"
+        # the two copies' weights are independent draws (biases: the initialiser's constant)
+        assert not torch.allclose(a.layer(name).weight, b.layer(name).weight), name
+        torch.testing.assert_close(a.layer(name).bias, torch.full_like(a.layer(name).bias, 0.05))
+    # the same seed draws the same copy; two seeds give different maps
+    (again,) = E.untrained_copies(model, [1001])
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in a.state_dict().items())
+    target = torch.zeros(len(x), dtype=torch.long)
+    ga, gb = _grad(a, x, target), _grad(b, x, target)
+    assert not torch.allclose(ga, gb)
+    assert not torch.allclose(ga, _grad(model.eval(), x, target))
+
+
+# --- the experiments from files ---------------------------------------------------------------
+
+#: a config ``adebayo2018.methods`` section, small: VarGrad (abs only), IG on a subset
+METHODS = {
+    "gradient": {"method": "gradient", "label": "Gradient", "expected_abs": "sensitive",
+                 "expected_signed": "sensitive"},
+    "vargrad_gradient": {"method": "vargrad", "label": "Gradient-VG",
+                         "params": {"base": "gradient", "samples": 2, "noise": 0.15, "seed": 0},
+                         "expected_abs": "sensitive", "expected_signed": "sensitive"},
+    "gradcam": {"method": "gradcam", "label": "GradCAM", "expected_abs": "sensitive",
+                "expected_signed": "sensitive"},
+    "integrated_gradients": {"method": "integrated_gradients", "label": "IG",
+                             "params": {"baseline": "zero", "steps": 4}, "images": 3,
+                             "expected_abs": "insensitive", "expected_signed": "sensitive"},
+}  # fmt: skip
+COMMON = {"methods": METHODS, "explained_class": "randomized_prediction", "grid_position": 4,
+          "hog_images": 2, "device": "cpu"}  # fmt: skip
+SEEDS = [1001, 1002]
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    """The rows of the shipped config (defaults filled in)."""
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    return Catalogue(validate(cfg, ROOT / "config" / "schema.yaml"))
+
+
+def run(catalogue: Catalogue, kind: str, key: str, fn, **kwargs):
+    """``fn(**kwargs)``, after checking that ``fn`` is the function of the catalogue row ``key``
+    and ``kwargs`` are exactly the keywords the row passes (inputs, params, outputs)."""
+    row = (catalogue.experiments if kind == "experiment" else catalogue.figures)[key]
+    assert row.fn == f"{fn.__module__}:{fn.__qualname__}", row.fn
+    expected = set(row.call()["kwargs"]) | set(row.outputs)
+    assert set(kwargs) == expected, f"{key}: test passes {sorted(kwargs)}, row {sorted(expected)}"
+    return fn(**kwargs)
+
+
+def outputs(root, name) -> dict[str, Path]:
+    return {k: root / f"{name}.{s}" for k, s in
+            (("png", "png"), ("pdf", "pdf"), ("csv", "csv"), ("entry", "json"))}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, catalogue):
+    """The cnn rows' experiments on 6 test-bed images of a tiny MNIST, untrained weights."""
+    root = tmp_path_factory.mktemp("adebayo")
+    write_tiny_mnist(root / "mnist", n_train=20, n_test=30, gz=False)
+    write_testbed(mnist=root / "mnist", size=6, seed=0, out=root / "testbed.npz")
+    torch.manual_seed(0)
+    models.save(root / "cnn.pt", _trained(models.build("cnn"), 0))
+    save_json(root / "metrics.json", {"test_accuracy": 0.5, "epochs": 1})
+    files = {"root": root, "checkpoint": root / "cnn.pt", "testbed": root / "testbed.npz",
+             "metrics": root / "metrics.json"}  # fmt: skip
+    for order in ("cascading", "independent"):
+        files[order] = root / f"{order}.npz"
+        run(catalogue, "experiment", f"adebayo2018/{order}_maps_cnn", E.run_randomization,
+            checkpoint=files["checkpoint"], testbed=files["testbed"], order=order, seed=0,
+            out=files[order], **COMMON)  # fmt: skip
+    files["null"] = root / "null.npz"
+    run(catalogue, "experiment", "adebayo2018/null_cnn", E.run_null,
+        checkpoint=files["checkpoint"], testbed=files["testbed"], seeds=SEEDS,
+        out=files["null"], **COMMON)  # fmt: skip
+    return files
+
+
+def test_run_randomization_saves_each_steps_maps(pipeline):
+    r = load_npz(pipeline["cascading"])
+    model = models.load(pipeline["checkpoint"])
+    x, _, _ = load_testbed(pipeline["testbed"])
+    assert list(r["methods"]) == list(METHODS)
+    assert list(r["steps"]) == ["original", *model.layer_order]
+    assert r["computed"][3].tolist() == [True] * 3 + [False, True, False]  # IG: 3 + grid image
+    g = list(r["methods"]).index("gradient")
+    for s, (_, net) in enumerate(randomization.cascading(model, 0)):
+        target = torch.as_tensor(r["targets"][s])
+        np.testing.assert_allclose(r["maps"][s, g], _grad(net, x, target).numpy(), rtol=1e-5,
+                                   atol=1e-7)  # fmt: skip
+    np.testing.assert_allclose(r["image"], x[4, 0].numpy())
+    assert set(r["similarity"]["mode"]) == {"cascading"}
+
+
+def test_run_null_is_two_untrained_copies(pipeline):
+    nul = load_npz(pipeline["null"])
+    model = models.load(pipeline["checkpoint"])
+    x, _, _ = load_testbed(pipeline["testbed"])
+    g = list(nul["methods"]).index("gradient")
+    assert nul["maps"].shape[:3] == (2, len(METHODS), 6)
+    assert nul["seeds"].tolist() == SEEDS
+    for c, net in enumerate(E.untrained_copies(model, SEEDS)):
+        pred = net(x).argmax(1)  # each copy explains its own prediction
+        assert nul["targets"][c].tolist() == pred.tolist()
+        np.testing.assert_allclose(nul["maps"][c, g], _grad(net, x, pred).numpy(), rtol=1e-5,
+                                   atol=1e-7)  # fmt: skip
+    # step 1 of the table: copy B vs copy A, Spearman on |map| re-computed with scipy
+    a, b = np.abs(nul["maps"][0, g]), np.abs(nul["maps"][1, g])
+    rho = [spearmanr(a[i].ravel(), b[i].ravel())[0] for i in range(6)]
+    table = nul["similarity"]
+    row = table[(table["step"] == 1) & (table["method"] == "gradient")
+                & (table["metric"] == "spearman") & (table["variant"] == "abs")]  # fmt: skip
+    assert row["mean"].item() == pytest.approx(np.mean(rho))
+    assert row["mean"].item() < 0.99  # two copies, two maps
+
+
+def test_run_null_needs_two_different_seeds(pipeline, tmp_path):
+    for seeds in ([1], [3, 3]):
+        with pytest.raises(ValueError, match="two different seeds"):
+            E.run_null(checkpoint=pipeline["checkpoint"], testbed=pipeline["testbed"],
+                       seeds=seeds, out=tmp_path / "n.npz", **COMMON)  # fmt: skip
+
+
+def test_rank_figure_claims_and_csv(pipeline, catalogue, tmp_path):
+    files = outputs(tmp_path, "rank")
+    claims = run(catalogue, "figure", "adebayo2018/cascading_rank_cnn", F.rank_figure,
+                 maps=pipeline["cascading"], null=pipeline["null"], metrics=pipeline["metrics"],
+                 methods=METHODS, margin=0.1, **files)  # fmt: skip
+    assert all(p.stat().st_size > 0 for p in files.values())
+    by_id = {c.id: c for c in claims}
+    prefix = "adebayo2018.final_rank.cnn"
+    assert set(by_id) == {
+        "adebayo2018.accuracy.cnn", "adebayo2018.ig_background_artefact.cnn",
+        *(f"{prefix}.{m}.{v}" for m in ("gradient", "gradcam", "integrated_gradients")
+          for v in ("abs", "signed")), f"{prefix}.vargrad_gradient.abs",
+        *(f"adebayo2018.final_ssim.cnn.{m}" for m in METHODS),
+    }  # fmt: skip
+    nul = load_npz(pipeline["null"])["similarity"]
+    for c in claims:
+        if c.id.startswith(("adebayo2018.final_rank", "adebayo2018.final_ssim")):
+            method = c.id.split(".")[3]
+            metric = "spearman" if ".final_rank." in c.id else "ssim"
+            variant = c.id.split(".")[4] if metric == "spearman" else "abs"
+            sel = (nul["step"] == 1) & (nul["method"] == method) & (nul["metric"] == metric)
+            assert c.null == pytest.approx(nul[sel & (nul["variant"] == variant)]["mean"].item())
+            assert c.rule == "measured <= null + 0.1" or c.rule == "measured > null + 0.1"
+            assert c.holds is evaluate(c.rule, c.measured, c.null)
+    assert by_id["adebayo2018.accuracy.cnn"].measured == 0.5
+    entry = load_json(files["entry"])
+    assert [c["id"] for c in entry["claims"]] == [c.id for c in claims]
+    csv = pd.read_csv(files["csv"])
+    assert "null_mean" in csv.columns
+    for method in METHODS:
+        got = csv[(csv["method"] == method) & (csv["metric"] == "spearman")
+                  & (csv["variant"] == "abs")]["null_mean"]  # fmt: skip
+        assert np.allclose(got, by_id[f"{prefix}.{method}.abs"].null)  # one null per method
+
+
+def test_independent_rank_figure_has_no_claims(pipeline, catalogue, tmp_path):
+    files = outputs(tmp_path, "rank")
+    claims = run(catalogue, "figure", "adebayo2018/independent_rank_cnn", F.rank_figure,
+                 maps=pipeline["independent"], null=pipeline["null"],
+                 metrics=pipeline["metrics"], methods=METHODS, margin=0.1, **files)  # fmt: skip
+    assert claims == [] and load_json(files["entry"])["claims"] == []
+    assert "null_mean" in pd.read_csv(files["csv"]).columns
+
+
+def test_grid_figure(pipeline, catalogue, tmp_path):
+    files = outputs(tmp_path, "grid")
+    frame = run(catalogue, "figure", "adebayo2018/cascading_grid_cnn", F.grid_figure,
+                maps=pipeline["cascading"], **files)  # fmt: skip
+    result = load_npz(pipeline["cascading"])
+    n_steps = len(result["steps"])
+    assert len(frame) == n_steps * len(METHODS)
+    assert np.allclose(frame[frame["step"] == 0]["spearman_abs"], 1.0)
+    assert (frame["explained_class"] == np.repeat(result["targets"][:, 4], len(METHODS))).all()
+    assert files["png"].stat().st_size > 0
+
+
+# --- claims on constructed tables ----------------------------------------------------------
+
+
+def _tables(values: dict[str, tuple[float, float]]):
+    """Similarity tables with, per method, the final-step mean and the null (step 1) for every
+    metric and variant."""
+    rows, null = [], []
+    for method, (final, nul) in values.items():
+        for metric, variant in (("spearman", "abs"), ("spearman", "signed"), ("ssim", "abs")):
+            common = {"method": method, "metric": metric, "variant": variant}
+            rows += [{**common, "step": 0, "mean": 1.0}, {**common, "step": 3, "mean": final}]
+            null.append({**common, "step": 1, "mean": nul})
+    return pd.DataFrame(rows), pd.DataFrame(null)
+
+
+def test_final_claims_read_the_expectation_against_the_null():
+    values = {"at_null": (0.25, 0.25), "far_above": (0.9, 0.25), "edge": (0.5, 0.25),
+              "gbp": (0.9, 0.25), "gbp_at_null": (0.3, 0.25), "vg": (0.2, 0.25),
+              "ref": (0.0, 0.0)}  # fmt: skip
+    names = {"at_null": "gradient", "far_above": "gradient", "edge": "gradient",
+             "gbp": "guided_backprop", "gbp_at_null": "guided_backprop", "vg": "vargrad",
+             "ref": "random_map"}  # fmt: skip
+    sensitive = {"expected_abs": "sensitive", "expected_signed": "sensitive"}
+    insensitive = {"expected_abs": "insensitive", "expected_signed": "insensitive"}
+    methods = {m: (insensitive if names[m] == "guided_backprop" else sensitive) for m in values}
+    methods["at_null"] = {**sensitive, "expected_signed": None}  # not stated: no claim
+    table, null = _tables(values)
+    result = {"methods": np.array(list(values)), "names": np.array([names[m] for m in values]),
+              "computed": np.ones((len(values), 200), bool), "model": np.array("cnn"),
+              "mode": np.array("cascading"),
+              "explained_class": np.array("randomized_prediction")}  # fmt: skip
+    claims = {c.id: c for c in F.final_claims(table, null, result, methods, 0.25)}
+    rank = "adebayo2018.final_rank.cnn"
+
+    def verdict(method, variant="abs"):
+        return claims[f"{rank}.{method}.{variant}"].holds
+
+    # sensitive: no more alike than the null + margin (0.25 <= 0.5; 0.5 <= 0.5; 0.9 > 0.5)
+    assert verdict("at_null") is True and verdict("edge") is True
+    assert verdict("far_above") is False and verdict("far_above", "signed") is False
+    assert claims[f"{rank}.far_above.abs"].on_failure.startswith("limit of the MNIST analogue")
+    # insensitive: more alike than the null + margin
+    assert verdict("gbp") is True and verdict("gbp_at_null") is False
+    for c in claims.values():
+        assert c.null == pytest.approx(values[c.id.split(".")[3]][1])
+        assert c.measured == pytest.approx(values[c.id.split(".")[3]][0])
+    # VarGrad (non-negative maps) and the reference methods: |map| only
+    assert f"{rank}.vg.abs" in claims and f"{rank}.vg.signed" not in claims
+    assert f"{rank}.ref.signed" not in claims and claims[f"{rank}.ref.abs"].kind == "identity"
+    assert f"{rank}.at_null.signed" not in claims
+    assert claims["adebayo2018.final_ssim.cnn.far_above"].holds is False
+    assert claims["adebayo2018.final_ssim.cnn.vg"].kind == "empirical"
+    assert len(claims) == (1 + 2 * 4 + 1 + 1) + len(values)  # final_rank rows + final_ssim
+
+
+def _ig_result(first: np.ndarray, last: np.ndarray, x: np.ndarray) -> dict:
+    n = len(x)
+    return {"names": np.array(["gradient", "integrated_gradients"]),
+            "params": np.array([json.dumps({}), json.dumps({"baseline": "zero", "steps": 4})]),
+            "computed": np.ones((2, n), bool), "x": x,
+            "maps": np.stack([np.stack([first, first]), np.stack([last, last])])}  # fmt: skip
+
+
+def test_ig_background_artefact_on_a_hand_made_case(generator):
+    """IG with the zero baseline is 0 wherever the input is 0, before and after randomisation:
+    those pixels tie in both maps and inflate the rank correlation of |map|."""
+    n = 4
+    x = (torch.rand(n, 1, 12, 12, generator=generator) > 0.7).float().numpy()  # 30% non-zero
+    first = torch.randn(n, 1, 12, 12, generator=generator).numpy() * x
+    last = torch.randn(n, 1, 12, 12, generator=generator).numpy() * x  # independent on x != 0
+    (claim,) = F.ig_background_claim(_ig_result(first, last, x), "cnn")
+    pairs = list(zip(first, last, strict=True))
+    full = [spearmanr(np.abs(a).ravel(), np.abs(b).ravel())[0] for a, b in pairs]
+    on = [spearmanr(np.abs(a[m]), np.abs(b[m]))[0]
+          for a, b, m in zip(first, last, x != 0, strict=True)]  # fmt: skip
+    assert claim.id == "adebayo2018.ig_background_artefact.cnn" and claim.kind == "beyond"
+    assert claim.measured == pytest.approx(np.mean(full) - np.mean(on))
+    assert claim.measured > 0.3 and claim.holds is True
+    # no baseline pixels (x != 0 everywhere): nothing to inflate, the claim fails
+    dense = np.ones_like(x)
+    first, last = first + 0.1 * dense, last + 0.1 * dense
+    (claim,) = F.ig_background_claim(_ig_result(first, last, dense), "cnn")
+    assert claim.measured == pytest.approx(0.0, abs=1e-12) and claim.holds is False
+
+
+def test_ig_background_needs_a_zero_baseline_ig():
+    result = _ig_result(np.ones((2, 1, 4, 4)), np.ones((2, 1, 4, 4)), np.ones((2, 1, 4, 4)))
+    result["params"] = np.array([json.dumps({}), json.dumps({"baseline": "black"})])
+    assert F.ig_background_claim(result, "cnn") == []
+
+
+def test_accuracy_claim_says_why_it_fails():
+    ok = F.accuracy_claim({"test_accuracy": 0.99, "epochs": 3}, "mlp")
+    low = F.accuracy_claim({"test_accuracy": 0.9, "epochs": 3}, "mlp")
+    assert ok.holds is True and ok.id == "adebayo2018.accuracy.mlp"
+    assert low.holds is False and "3 epochs" in low.on_failure

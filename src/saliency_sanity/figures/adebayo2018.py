@@ -145,7 +145,8 @@ def _failure(model, method, label, measured, null, expected) -> str:
 
 def final_claims(table, null, result, methods, margin) -> list[Claim]:
     """``final_rank.<model>.<method>.<abs|signed>`` (VarGrad-based methods: ``abs`` only; their
-    maps are non-negative) and ``final_ssim.<model>.<method>``, read against the null."""
+    maps are non-negative) and ``final_ssim.<model>.<method>``, read against the null. A view
+    whose expectation the config leaves null (the paper states none) gets no claim."""
     model, mode, _ = _what(result)
     last = int(table["step"].max())
     claims = []
@@ -162,6 +163,8 @@ def final_claims(table, null, result, methods, margin) -> list[Claim]:
                 if reference
                 else spec.get(f"expected_{'signed' if variant == 'signed' else 'abs'}", "sensitive")
             )
+            if expected is None:  # the paper states nothing for this view (config: null)
+                continue
             measured = _value(table, method, metric, variant, last)
             nul = _value(null, method, metric, variant, 1)
             rule, why = _expectation_rule(expected, margin)
