@@ -360,7 +360,7 @@ def test_run_randomization_saves_each_steps_maps(pipeline):
         target = torch.as_tensor(r["targets"][s])
         np.testing.assert_allclose(r["maps"][s, g], _grad(net, x, target).numpy(), rtol=1e-5,
                                    atol=1e-7)  # fmt: skip
-    np.testing.assert_allclose(r["image"], x[4, 0].numpy())
+    np.testing.assert_allclose(r["image"], x[4:5, 0].numpy())  # the grid images, one here
     assert set(r["similarity"]["mode"]) == {"cascading"}
 
 
