@@ -352,3 +352,29 @@ def test_vgg_layout_lrp_0_equals_gradient_times_input():
     model, x, target = _TinyVGG().eval(), torch.rand(2, 3, 8, 8), torch.tensor([0, 2])
     ours = attribute("lrp_0", model, x, target, stabilizer=1e-12)
     assert torch.allclose(ours, gradient_x_input(model, x, target), rtol=1e-6, atol=1e-10)
+
+
+def test_vgg16_composite_of_the_imagenet_tier_matches_zennit_with_the_normalised_box():
+    """The ImageNet tier's composite for VGG-16 (experiments.samek2020.lrp_rules_imagenet): z^B
+    with the per-channel box of the normalised input, γ on the other convolutions, ε on dense
+    layers; with winner-take-all pooling and an absolute ε it is zennit's EpsilonGammaBox."""
+    from saliency_sanity.experiments.samek2020 import lrp_rules_imagenet
+    from saliency_sanity.imagenet import normalization_box
+
+    cfg = {"samek2020": {"lrp_rules": {"methods": {"lrp_composite": {}}}}}
+    params = lrp_rules_imagenet(cfg)["lrp_composite"]
+    assert params["maxpool"] == "average"
+    low, high = (t.double() for t in normalization_box("vgg16"))
+    torch.testing.assert_close(torch.tensor(params["low"], dtype=torch.float64), low)
+    model = _TinyVGG().double().eval()
+    gen = torch.Generator().manual_seed(0)
+    x = low + torch.rand(3, 3, 8, 8, generator=gen, dtype=torch.float64) * (high - low)
+    target = torch.tensor([0, 1, 2])
+    ours = attribute("lrp_composite", model, x, target,
+                     **{**params, "maxpool": "winner", "relative": False, "epsilon": 0.1})  # fmt: skip
+    comp = EpsilonGammaBox(low=low.expand_as(x), high=high.expand_as(x), epsilon=0.1, gamma=0.25)
+    theirs = zennit_maps(model, x, target, comp)
+    assert torch.allclose(ours, theirs, **TOL), (ours - theirs).abs().max()
+    # the recipe's average pooling is a different, documented choice: it changes the maps
+    averaged = attribute("lrp_composite", model, x, target, **params)
+    assert not torch.allclose(averaged, ours, rtol=1e-3, atol=1e-6)

@@ -180,8 +180,11 @@ def _discover() -> None:
     for info in pkgutil.iter_modules(__path__):
         if not info.name.startswith("_") and info.name != "registry":
             importlib.import_module(f"{__name__}.{info.name}")
+    from saliency_sanity.attribution.reference import REFERENCE_METHODS
+
     for base in [n for n in METHODS if not n.startswith("competitive_")]:
-        _register_competitive(base)
+        if base not in REFERENCE_METHODS:  # they read no model: nothing to compete for
+            _register_competitive(base)
 
 
 _discover()

@@ -525,13 +525,16 @@ experiment(DOC, "smoothgrad_vgg16", when=imagenet_on, inputs=ON_VGG16,
 
 
 def lrp_rules_imagenet(cfg) -> dict:
-    """The lrp_rules methods on VGG-16: the tutorial's composite for VGG-16 (Montavon's recipe,
-    see :func:`saliency_sanity.attribution.lrp`) in place of the MNIST composite."""
+    """The lrp_rules methods on VGG-16 with the tutorial's VGG-16 recipe for the composite
+    (samek2020 Sec. 4 / montavon2019 Sec. 10.3): z^B at the first convolution with the box of
+    the *normalised* input (pixels in [0, 1] through the weights' own mean/std, per channel, as
+    :func:`saliency_sanity.imagenet.normalization_box` gives it; the MNIST box [0, 1] would be
+    wrong there), LRP-γ on the other convolutions, relative LRP-ε on the dense layers, and
+    max-pooling treated as average pooling (``maxpool="average"``, the recipe's choice)."""
+    from saliency_sanity.imagenet import normalization_box
+
+    low, high = normalization_box("vgg16")
+    vgg = {"low": low.tolist(), "high": high.tolist(), "maxpool": "average"}
     methods = dict(cfg["samek2020"]["lrp_rules"]["methods"])
-    methods["lrp_composite"] = {**(methods.get("lrp_composite") or {}), **VGG_COMPOSITE}
+    methods["lrp_composite"] = {**(methods.get("lrp_composite") or {}), **vgg}
     return methods
-
-
-#: the composite's parameters for VGG-16 (z^B box of the input normalisation, gamma below,
-#: epsilon above, LRP-0 at the top, max-pooling as average pooling)
-VGG_COMPOSITE: dict = {}
