@@ -100,7 +100,9 @@ def train(
     start = time.perf_counter()
     for epoch in range(1, spec.epochs + 1):
         order = torch.randperm(len(x_train), generator=gen).to(device)
-        total, correct, loss_sum = 0, 0, 0.0
+        # running sums stay on the device: no host sync per step (one per epoch, below)
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         batches = range(0, len(order), spec.batch_size)
         for i in tqdm(batches, desc=f"epoch {epoch}/{spec.epochs}", mininterval=30, leave=False):
             idx = order[i : i + spec.batch_size]
@@ -109,13 +111,14 @@ def train(
             opt.zero_grad(set_to_none=True)
             (loss + _l2_penalty(model, spec)).backward()
             opt.step()
-            total += len(idx)
-            correct += int((logits.argmax(1) == y_train[idx]).sum())
-            loss_sum += loss.item() * len(idx)
+            with torch.no_grad():
+                correct += (logits.argmax(1) == y_train[idx]).sum()
+                loss_sum += loss.detach().double() * len(idx)
+        total = len(order)
         record = {
             "epoch": epoch,
-            "train_loss": loss_sum / total,
-            "train_accuracy_running": correct / total,
+            "train_loss": float(loss_sum) / total,
+            "train_accuracy_running": int(correct) / total,
             # the curve uses the first HISTORY_TEST_IMAGES test images (cheap per epoch); the
             # final test accuracy below uses all of them
             "test_accuracy": evaluate(

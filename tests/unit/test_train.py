@@ -24,7 +24,8 @@ def test_training_learns_and_is_reproducible(tmp_path, mnist_root):
     runs = []
     for i in range(2):
         ckpt, metrics = tmp_path / f"{i}.pt", tmp_path / f"{i}.json"
-        train_variant(mnist_root, "softmax_regression", "normal", RECIPE, 3, "cpu", ckpt, metrics)
+        train_variant(mnist=mnist_root, model="softmax_regression", variant="normal", recipe=RECIPE,
+                      seed=3, device="cpu", checkpoint=ckpt, metrics=metrics)  # fmt: skip
         runs.append((models.load(ckpt), load_json(metrics)))
     (m0, r0), (m1, r1) = runs
     assert r0["test_accuracy"] > 0.9  # ten well-separated squares: easy
@@ -37,8 +38,9 @@ def test_training_learns_and_is_reproducible(tmp_path, mnist_root):
 def test_permuted_labels_stop_at_target(tmp_path, mnist_root):
     recipe = {**RECIPE, "epochs": 60, "labels": "permuted", "target_train_accuracy": 0.5,
               "train_subset": 40}  # fmt: skip
-    result = train_variant(mnist_root, "kindermans_mlp", "random_labels", recipe, 0, "cpu",
-                           tmp_path / "r.pt", tmp_path / "r.json")  # fmt: skip
+    result = train_variant(mnist=mnist_root, model="kindermans_mlp", variant="random_labels",
+                           recipe=recipe, seed=0, device="cpu", checkpoint=tmp_path / "r.pt",
+                           metrics=tmp_path / "r.json")  # fmt: skip
     assert result["n_train"] == 40
     assert result["history"][-1]["train_accuracy"] > 0.5
     assert result["epochs"] < 60
@@ -49,18 +51,20 @@ def test_permuted_labels_stop_at_target(tmp_path, mnist_root):
 def test_unknown_optimizer_and_labels(tmp_path, mnist_root):
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
         bad = {**RECIPE, "optimizer": "rmsprop"}
-        train_variant(mnist_root, "softmax_regression", "normal", bad, 0, "cpu",
-                      tmp_path / "a.pt", tmp_path / "a.json")  # fmt: skip
+        train_variant(mnist=mnist_root, model="softmax_regression", variant="normal", recipe=bad,
+                      seed=0, device="cpu", checkpoint=tmp_path / "a.pt",
+                      metrics=tmp_path / "a.json")  # fmt: skip
     assert not (tmp_path / "a.pt").exists()
     with pytest.raises(TypeError):
         TrainSpec.from_config({**RECIPE, "epoch": 3})
 
 
 def test_shifted_network_matches_network_1(tmp_path, mnist_root):
-    train_variant(mnist_root, "kindermans_mlp", "normal", {**RECIPE, "epochs": 1}, 0, "cpu",
-                  tmp_path / "n1.pt", tmp_path / "n1.json")  # fmt: skip
-    result = shifted_network(mnist_root, tmp_path / "n1.pt", -1.0, tmp_path / "n2.pt",
-                             tmp_path / "n2.json")  # fmt: skip
+    train_variant(mnist=mnist_root, model="kindermans_mlp", variant="normal",
+                  recipe={**RECIPE, "epochs": 1}, seed=0, device="cpu",
+                  checkpoint=tmp_path / "n1.pt", metrics=tmp_path / "n1.json")  # fmt: skip
+    result = shifted_network(mnist=mnist_root, network1=tmp_path / "n1.pt", shift=-1.0,
+                             checkpoint=tmp_path / "n2.pt", metrics=tmp_path / "n2.json")  # fmt: skip
     assert result["same_predictions"]
     assert result["max_abs_logit_difference"] < 1e-4
     assert result["net1_test_accuracy"] == result["net2_test_accuracy"]
