@@ -35,6 +35,7 @@ from captum.attr import (
 from saliency_sanity import models
 from saliency_sanity.attribution import attribute, attribute_all_classes
 from saliency_sanity.attribution._utils import DEFAULT_CHUNK
+from saliency_sanity.batching import rows_per_batch
 
 SAMPLES, STEPS, PATCH, K = 50, 50, 4, 10
 
@@ -166,7 +167,8 @@ def benchmark(names: list[str], n: int, chunk: int, repeats: int) -> list[tuple]
         x = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0))
         with torch.no_grad():
             target = model(x).argmax(1)
-        for method, (ours, captum, fl) in cases(model, x, target, chunk).items():
+        per_batch = chunk if chunk is not None else rows_per_batch(model, x)  # None: auto
+        for method, (ours, captum, fl) in cases(model, x, target, per_batch).items():
             fns = [ours, fl] + ([captum] if captum is not None else [])
             t_ours, t_floor, *t_captum = interleaved(fns, repeats)
             t_captum = t_captum[0] if t_captum else float("nan")
@@ -197,7 +199,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20 images instead of 200")
     parser.add_argument("--images", type=int, default=200)
-    parser.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="rows per batch (ours)")
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=DEFAULT_CHUNK,
+        help="rows per batch (default: chosen per model)",
+    )
     parser.add_argument("--repeats", type=int, default=1, help="at least this many timed rounds")
     parser.add_argument("--models", nargs="+", default=["mlp", "cnn"])
     parser.add_argument("--sweep-chunks", action="store_true", help="time IG per chunk size")

@@ -546,3 +546,18 @@ def test_score_histogram_and_all_logits_figures(catalogue, tmp_path):
     table = run(catalogue, "figure", "gupta2019/all_logits", F.all_logits,
                 results=tmp_path / "a.npz", **outputs(tmp_path, "a"))  # fmt: skip
     assert table.cgi_pixels.tolist() == (maps > 2).reshape(10, -1).sum(1).tolist()
+
+
+def test_a_method_of_its_own_batch_size_runs_in_the_randomisation(files):
+    """DASP takes its own ``batch_size`` (of coalitions); it reaches DASP and does not collide
+    with the images per pass of the competition (the smoke DAG once failed on exactly that)."""
+    _, testbed, p = files
+    model = models.load(p["mlp"])
+    x, labels, _ = load_testbed(testbed, n=1)
+    params = {"coalition_sizes": 1, "batch_size": 64}
+    out = E.randomization_maps(model, x, labels, {"dasp": params}, "cascading", 0,
+                               "randomized_prediction", 100)  # fmt: skip
+    assert out["maps_dasp"].shape[:2] == (len(out["steps"]), 1)
+    plain, _, _, _ = E.competition_maps("dasp", model, x, labels, None, images_per_batch=1,
+                                        coalition_sizes=1, batch_size=64)  # fmt: skip
+    assert plain.shape == x.shape and torch.isfinite(plain).all()

@@ -370,8 +370,8 @@ def test_vgg16_composite_of_the_imagenet_tier_matches_zennit_with_the_normalised
     gen = torch.Generator().manual_seed(0)
     x = low + torch.rand(3, 3, 8, 8, generator=gen, dtype=torch.float64) * (high - low)
     target = torch.tensor([0, 1, 2])
-    ours = attribute("lrp_composite", model, x, target,
-                     **{**params, "maxpool": "winner", "relative": False, "epsilon": 0.1})  # fmt: skip
+    rules = {**params, "maxpool": "winner", "relative": False, "epsilon": 0.1}
+    ours = attribute("lrp_composite", model, x, target, **rules)
     comp = EpsilonGammaBox(low=low.expand_as(x), high=high.expand_as(x), epsilon=0.1, gamma=0.25)
     theirs = zennit_maps(model, x, target, comp)
     assert torch.allclose(ours, theirs, **TOL), (ours - theirs).abs().max()

@@ -63,8 +63,10 @@ def test_shifted_network_matches_network_1(tmp_path, mnist_root):
     train_variant(mnist=mnist_root, model="kindermans_mlp", variant="normal",
                   recipe={**RECIPE, "epochs": 1}, seed=0, device="cpu",
                   checkpoint=tmp_path / "n1.pt", metrics=tmp_path / "n1.json")  # fmt: skip
-    result = shifted_network(mnist=mnist_root, network1=tmp_path / "n1.pt", shift=-1.0,
-                             checkpoint=tmp_path / "n2.pt", metrics=tmp_path / "n2.json")  # fmt: skip
+    result = shifted_network(
+        mnist=mnist_root, network1=tmp_path / "n1.pt", shift=-1.0,
+        checkpoint=tmp_path / "n2.pt", metrics=tmp_path / "n2.json",
+    )  # fmt: skip
     assert result["same_predictions"]
     assert result["max_abs_logit_difference"] < 1e-4
     assert result["net1_test_accuracy"] == result["net2_test_accuracy"]

@@ -2,7 +2,9 @@
 
 Interface used by the method modules (kept stable for other modules of the package):
 
-* :data:`DEFAULT_CHUNK`: rows (model evaluations) per forward/backward batch;
+* :data:`DEFAULT_CHUNK`: rows (model evaluations) per forward/backward batch; ``None``, auto:
+  :func:`resolve_chunk` then asks :func:`saliency_sanity.batching.rows_per_batch`;
+* :func:`resolve_chunk`: an explicit ``chunk`` as given, ``None`` the rows chosen for the model;
 * :func:`frozen_params`: parameters stop requiring grad for the duration (restored after);
 * :func:`blocks`: cover an (image, sample) grid with chunks of at most ``chunk`` rows;
 * :func:`input_gradients`: d f(x)_target / d x, shape of x;
@@ -19,11 +21,23 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
-#: Rows per forward/backward batch, measured with ``benchmarks/bench_attribution.py
-#: --sweep-chunks`` on a 2-core CPU (IG, 1000 rows): the MLP gets faster up to ~512 rows (its
-#: 784x2500 weight is re-read per batch), the CNN is best at 256-512 and slower above ~1000
-#: (activations leave the cache). See benchmarks/README.md.
-DEFAULT_CHUNK = 512
+from saliency_sanity.batching import rows_per_batch
+
+#: Rows per forward/backward batch: ``None`` means chosen per (model, input shape, dtype, device)
+#: by :func:`saliency_sanity.batching.rows_per_batch` (a fixed 512 was 2x off the best batch on
+#: a wide CNN, issue 12; see benchmarks/README.md). Every method takes ``chunk=``; an explicit
+#: number wins.
+DEFAULT_CHUNK: int | None = None
+
+
+def resolve_chunk(chunk: int | None, model: nn.Module, x: torch.Tensor) -> int:
+    """``chunk`` itself when given (must be >= 1), else the rows per batch chosen for ``model``
+    on rows like ``x`` (:func:`saliency_sanity.batching.rows_per_batch`, cached)."""
+    if chunk is None:
+        return rows_per_batch(model, x)
+    if isinstance(chunk, bool) or int(chunk) != chunk or chunk < 1:
+        raise ValueError(f"chunk must be a positive number of rows or None, got {chunk!r}")
+    return int(chunk)
 
 
 @contextlib.contextmanager
@@ -43,18 +57,21 @@ def blocks(n_items: int, n_samples: int, chunk: int) -> Iterator[tuple[slice, sl
     """Cover the grid items x samples, item-major, with blocks of at most ``chunk`` rows.
 
     All samples of an item come in one block when ``n_samples <= chunk``; otherwise each block
-    holds one item and a run of its samples. Blocks of one item are consecutive.
+    holds one item and a run of its samples, the runs of nearly equal length (50 samples in
+    chunks of 40: 25 + 25, not 40 + 10). Blocks of one item are consecutive.
     """
-    if chunk < 1:
+    if chunk is None or chunk < 1:
         raise ValueError(f"chunk must be a positive number of rows, got {chunk}")
     if n_samples <= chunk:
         per = chunk // n_samples
         for i0 in range(0, n_items, per):
             yield slice(i0, min(i0 + per, n_items)), slice(0, n_samples)
     else:
+        pieces = -(-n_samples // chunk)
+        size = -(-n_samples // pieces)
         for i in range(n_items):
-            for s0 in range(0, n_samples, chunk):
-                yield slice(i, i + 1), slice(s0, min(s0 + chunk, n_samples))
+            for s0 in range(0, n_samples, size):
+                yield slice(i, i + 1), slice(s0, min(s0 + size, n_samples))
 
 
 def per_image(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -71,9 +88,11 @@ def _forward(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def input_gradients(
-    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int = DEFAULT_CHUNK
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
 ) -> torch.Tensor:
-    """d f(x)_target / d x for each row of ``x``, computed in chunks of ``chunk`` rows."""
+    """d f(x)_target / d x for each row of ``x``, computed in chunks of ``chunk`` rows
+    (``None``: :func:`resolve_chunk`)."""
+    chunk = resolve_chunk(chunk, model, x)
     grads = torch.empty_like(x)
     with frozen_params(model), torch.enable_grad():
         for rows, _ in blocks(x.shape[0], 1, chunk):
@@ -97,9 +116,10 @@ def _class_backward(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def all_class_gradients(
-    model: nn.Module, x: torch.Tensor, chunk: int = DEFAULT_CHUNK
+    model: nn.Module, x: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
 ) -> torch.Tensor:
     """d f(x)_k / d x for every class k: (N, K, *x.shape[1:]); one forward per chunk of rows."""
+    chunk = resolve_chunk(chunk, model, x)
     parts = []
     with frozen_params(model), torch.enable_grad():
         for rows, _ in blocks(x.shape[0], 1, chunk):

@@ -7,7 +7,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from saliency_sanity.attribution._hooks import capture
-from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, frozen_params
+from saliency_sanity.attribution._utils import (
+    DEFAULT_CHUNK,
+    blocks,
+    frozen_params,
+    resolve_chunk,
+)
 from saliency_sanity.attribution.guided import guided_backprop
 from saliency_sanity.attribution.registry import register
 
@@ -53,7 +58,7 @@ def gradcam(
     x: torch.Tensor,
     target: torch.Tensor,
     layer: str | None = None,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     """L^c = ReLU(Σ_k α^c_k A^k), α^c_k = 1/Z Σ_ij ∂y^c/∂A^k_ij (selvaraju2017, Eqs. 1-2),
     upsampled bilinearly (``align_corners=False``) to the input size and repeated over input
@@ -64,6 +69,7 @@ def gradcam(
     if x.dim() != 4:
         raise ValueError(f"GradCAM needs images (N, C, H, W), got shape {tuple(x.shape)}")
     _, module = gradcam_module(model, layer)
+    chunk = resolve_chunk(chunk, model, x)
     maps = torch.empty_like(x)
     with frozen_params(model), torch.enable_grad():
         for rows, _ in blocks(x.shape[0], 1, chunk):
@@ -80,8 +86,9 @@ def guided_gradcam(
     x: torch.Tensor,
     target: torch.Tensor,
     layer: str | None = None,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     """Guided Backprop ⊙ upsampled Grad-CAM (selvaraju2017, Sec. 3.1, "Guided Grad-CAM").
     Equals Captum's ``GuidedGradCam(interpolate_mode="bilinear")`` (its default is "nearest")."""
+    chunk = resolve_chunk(chunk, model, x)
     return guided_backprop(model, x, target, chunk) * gradcam(model, x, target, layer, chunk)

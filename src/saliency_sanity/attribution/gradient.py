@@ -15,7 +15,7 @@ from saliency_sanity.attribution.registry import register, register_all_classes
 
 @register("gradient", label="Gradient")
 def gradient(
-    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int = DEFAULT_CHUNK
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
 ) -> torch.Tensor:
     """Signed gradient of the target logit, R = ∂f_c(x)/∂x (simonyan2013, Eq. 1 and Sec. 3.1).
 
@@ -27,13 +27,15 @@ def gradient(
 
 
 @register_all_classes("gradient")
-def gradient_all(model: nn.Module, x: torch.Tensor, chunk: int = DEFAULT_CHUNK) -> torch.Tensor:
+def gradient_all(
+    model: nn.Module, x: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
+) -> torch.Tensor:
     return all_class_gradients(model, x, chunk)
 
 
 @register("gradient_input", label="Gradient ⊙ Input")
 def gradient_input(
-    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int = DEFAULT_CHUNK
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
 ) -> torch.Tensor:
     """R = x ⊙ ∂f_c(x)/∂x (shrikumar2016, Sec. 2; ancona2018, Eq. 3). Equals Captum's
     ``InputXGradient``."""
@@ -42,6 +44,6 @@ def gradient_input(
 
 @register_all_classes("gradient_input")
 def gradient_input_all(
-    model: nn.Module, x: torch.Tensor, chunk: int = DEFAULT_CHUNK
+    model: nn.Module, x: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
 ) -> torch.Tensor:
     return x.unsqueeze(1) * all_class_gradients(model, x, chunk)

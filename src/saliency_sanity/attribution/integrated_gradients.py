@@ -13,6 +13,7 @@ from saliency_sanity.attribution._utils import (
     blocks,
     input_gradients,
     per_image,
+    resolve_chunk,
 )
 from saliency_sanity.attribution.registry import register, register_all_classes
 
@@ -96,7 +97,7 @@ def integrated_gradients(
     baseline: str | float | torch.Tensor = "zero",
     steps: int = 50,
     quadrature: str = "midpoint",
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     """IG_i = (x_i - x'_i) ∫_0^1 ∂f_c(x' + α(x - x'))/∂x_i dα (sundararajan2017, Eq. 1),
     the integral by the rule ``quadrature`` with ``steps`` nodes (Sec. 5, "Computing Integrated
@@ -104,6 +105,7 @@ def integrated_gradients(
     holds up to the quadrature error; the tests bound it. Gradients at all steps are batched.
     """
     base = ig_baseline(x, baseline)
+    chunk = resolve_chunk(chunk, model, x)
 
     def grad_fn(path: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
         return input_gradients(model, path, target[imgs].repeat_interleave(m), chunk)
@@ -118,9 +120,10 @@ def integrated_gradients_all(
     baseline: str | float | torch.Tensor = "zero",
     steps: int = 50,
     quadrature: str = "midpoint",
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     base = ig_baseline(x, baseline)
+    chunk = resolve_chunk(chunk, model, x)
     k = _n_classes(model, x)
 
     def grad_fn(path: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image, resolve_chunk
 from saliency_sanity.attribution.registry import register, register_all_classes
 
 
@@ -44,11 +44,17 @@ def _differences(
 
 
 def _occlusion_all(
-    model: nn.Module, x: torch.Tensor, patch: int, stride: int | None, fill: float | str, chunk: int
+    model: nn.Module,
+    x: torch.Tensor,
+    patch: int,
+    stride: int | None,
+    fill: float | str,
+    chunk: int | None,
 ) -> torch.Tensor:
     if x.dim() < 3:
         raise ValueError(f"occlusion needs inputs (N, ..., H, W), got shape {tuple(x.shape)}")
     masks = patch_masks(x.shape[-2:], patch, stride or patch, x.device)
+    chunk = resolve_chunk(chunk, model, x)
     ones = [1] * (x.dim() - 1)
     if fill == "mean":
         fill_value = per_image(x.flatten(1).mean(1), x)
@@ -72,7 +78,7 @@ def occlusion(
     patch: int = 4,
     stride: int | None = None,
     fill: float | str = 0.0,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     """R_i = mean over patches P ∋ i of f_c(x) - f_c(x with P set to ``fill``) (zeiler2014,
     Sec. 4.2; the averaging over the patches covering a pixel is Captum's ``Occlusion``
@@ -90,6 +96,6 @@ def occlusion_all(
     patch: int = 4,
     stride: int | None = None,
     fill: float | str = 0.0,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     return _occlusion_all(model, x, patch, stride, fill, chunk)

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image, resolve_chunk
 from saliency_sanity.attribution.registry import (
     METHODS,
     Method,
@@ -126,13 +126,14 @@ def smoothgrad(
     samples: int = 50,
     noise: float = 0.15,
     seed: int = 0,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
     **params: Any,
 ) -> torch.Tensor:
     """R = 1/n Σ_j R_base(x + ε_j), ε_j ~ N(0, σ²), σ = noise · (max x - min x) per image
     (smilkov2017, Eq. 3 and Sec. 4.1 "noise level"). Captum's ``NoiseTunnel`` takes an absolute
     ``stdevs`` instead and defaults to 5 samples; PAIR and Zennit use the fraction of the range.
     """
+    chunk = resolve_chunk(chunk, model, x)
     run = _runner(model, base, target, chunk, params)
     return noisy_moments(run, x, samples, noise, seed, chunk)[0]
 
@@ -145,9 +146,10 @@ def smoothgrad_all(
     samples: int = 50,
     noise: float = 0.15,
     seed: int = 0,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
     **params: Any,
 ) -> torch.Tensor:
+    chunk = resolve_chunk(chunk, model, x)
     run = _all_class_runner(model, base, chunk, params)
     return noisy_moments(run, x, samples, noise, seed, chunk)[0]
 
@@ -161,12 +163,13 @@ def vargrad(
     samples: int = 50,
     noise: float = 0.15,
     seed: int = 0,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
     **params: Any,
 ) -> torch.Tensor:
     """R = 1/n Σ_j (R_base(x + ε_j) - R̄)², the population variance of the noisy maps
     (adebayo2018, Sec. 3 "VarGrad"; noise as :func:`smoothgrad`). Captum's
     ``NoiseTunnel(nt_type="vargrad")`` computes E[R²] - E[R]², the same quantity."""
+    chunk = resolve_chunk(chunk, model, x)
     run = _runner(model, base, target, chunk, params)
     return noisy_moments(run, x, samples, noise, seed, chunk)[1]
 
@@ -179,8 +182,9 @@ def vargrad_all(
     samples: int = 50,
     noise: float = 0.15,
     seed: int = 0,
-    chunk: int = DEFAULT_CHUNK,
+    chunk: int | None = DEFAULT_CHUNK,
     **params: Any,
 ) -> torch.Tensor:
+    chunk = resolve_chunk(chunk, model, x)
     run = _all_class_runner(model, base, chunk, params)
     return noisy_moments(run, x, samples, noise, seed, chunk)[1]

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from saliency_sanity import randomization, runtime, similarity
 from saliency_sanity.attribution import METHODS, attribute, model_guard
-from saliency_sanity.attribution._utils import DEFAULT_CHUNK
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK, resolve_chunk
 from saliency_sanity.attribution.smoothgrad import noisy_moments
 from saliency_sanity.catalogue import C, Field, Model, Resources, Testbed, experiment, imagenet_on
 from saliency_sanity.experiments import RANDOMIZATION_ORDERS
@@ -80,7 +80,7 @@ def _noisy_pair(
     params = {**METHODS["smoothgrad"].defaults, **params}
     base = METHODS[params.pop("base")]
     samples, noise, seed = params.pop("samples"), params.pop("noise"), params.pop("seed")
-    chunk = params.pop("chunk", DEFAULT_CHUNK)
+    chunk = resolve_chunk(params.pop("chunk", DEFAULT_CHUNK), model, x)
     base_params = {**base.defaults, **params}
     if "chunk" in inspect.signature(base.fn).parameters:
         base_params.setdefault("chunk", chunk)

@@ -87,18 +87,19 @@ def class_maps(method: str, model: nn.Module, x: torch.Tensor, classes: torch.Te
 
 
 def competition_maps(method, model, x, target, competition: int | None = None,
-                     batch_size: int = 100, **params):  # fmt: skip
+                     images_per_batch: int = 100, **params):  # fmt: skip
     """(plain map, competitive map, per-class sums, classes) of ``target``: competition over
     every class (``competition=None``; MNIST) or over the explained class and the top
     ``competition - 1`` others (:func:`competition_classes`; ImageNet). Both maps come from the
-    same maps of the competing classes."""
+    same maps of the competing classes. ``images_per_batch`` bounds the images per pass;
+    ``params`` go to the method (DASP has its own ``batch_size`` of coalitions)."""
     if competition is None:
-        maps = all_class_maps(method, model, x, batch_size, **params)
+        maps = all_class_maps(method, model, x, images_per_batch, **params)
         plain, comp = plain_and_competitive(maps, target)
         classes = torch.arange(maps.shape[1], device=x.device).expand(len(x), -1)
     else:
         with torch.no_grad():
-            logits = torch.cat([model(xb) for xb in x.split(batch_size)])
+            logits = torch.cat([model(xb) for xb in x.split(images_per_batch)])
         classes = competition_classes(logits, target, competition)
         maps = class_maps(method, model, x, classes, **params)
         plain, comp = plain_and_competitive(maps, torch.zeros_like(target))
@@ -229,8 +230,9 @@ def randomization_maps(
         out["targets"].append(target.cpu().numpy())
         for key, params in methods.items():
             start = time.perf_counter()
-            plain, comp, sums, _ = competition_maps(key, net, x, target, competition,
-                                                    batch_size, **params)  # fmt: skip
+            plain, comp, sums, _ = competition_maps(
+                key, net, x, target, competition, images_per_batch=batch_size, **params
+            )
             out[f"maps_{key}"].append(plain.sum(dim=1).cpu().numpy())
             out[f"maps_competitive_{key}"].append(comp.sum(dim=1).cpu().numpy())
             out[f"sums_{key}"].append(sums.cpu().numpy())
@@ -267,8 +269,9 @@ def null_maps(model, x, labels, methods, seeds, explained, batch_size,
             logits = torch.cat([net(xb) for xb in x.split(batch_size)])
         target = labels.to(x.device) if explained == "label" else logits.argmax(1)
         for key, params in methods.items():
-            plain, comp, _, _ = competition_maps(key, net, x, target, competition, batch_size,
-                                                 **params)  # fmt: skip
+            plain, comp, _, _ = competition_maps(
+                key, net, x, target, competition, images_per_batch=batch_size, **params
+            )
             out.setdefault(f"null_maps_{key}", []).append(plain.sum(dim=1).cpu().numpy())
             out.setdefault(f"null_maps_competitive_{key}", []).append(comp.sum(dim=1).cpu().numpy())
     return {k: np.stack(v) for k, v in out.items()}

@@ -1,0 +1,106 @@
+"""Rows per batch chosen per model (saliency_sanity.batching) and maps unchanged by batching."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+import torch
+from _attribution_models import TinyCNN, images
+from torch import nn
+
+from saliency_sanity import batching
+from saliency_sanity.attribution import METHODS, attribute
+from saliency_sanity.attribution._utils import blocks, resolve_chunk
+
+#: Every registered method that batches rows (has a ``chunk`` parameter): all must appear in
+#: the chunked-vs-unchunked comparison below, so a new batched method is tested automatically.
+CHUNKED = sorted(n for n, m in METHODS.items() if "chunk" in inspect.signature(m.fn).parameters)
+NOISY = {"samples": 7}  # SmoothGrad / VarGrad family: several blocks per image at chunk=3
+
+
+def _params(name: str) -> dict:
+    sig = inspect.signature(METHODS[name].fn).parameters
+    return {**(NOISY if "samples" in sig else {}), **({"steps": 9} if "steps" in sig else {})}
+
+
+def test_some_methods_batch_rows():
+    for name in ("gradient", "integrated_gradients", "smoothgrad", "occlusion"):
+        assert name in CHUNKED
+
+
+@pytest.mark.parametrize("name", CHUNKED)
+def test_maps_do_not_depend_on_the_rows_per_batch(name, generator):
+    """float64: one row per batch, an odd split and everything at once give the same maps;
+    ``chunk=None`` (chosen per model) too."""
+    model = TinyCNN(generator)
+    x, target = images(generator, n=4), torch.tensor([0, 1, 2, 3])
+    params = _params(name)
+    ref = attribute(name, model, x, target, chunk=10**6, **params)
+    for chunk in (1, 3, None):
+        maps = attribute(name, model, x, target, chunk=chunk, **params)
+        torch.testing.assert_close(maps, ref, rtol=1e-10, atol=1e-12, msg=f"chunk={chunk}")
+
+
+def test_rows_per_batch_is_the_budget_over_the_bytes_of_one_row():
+    """Linear(4, 8) - ReLU - Linear(8, 3) in float32: one row holds the input (4), the two
+    hidden outputs (8 + 8) and the logits (3): 23 floats = 92 bytes."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    x = torch.zeros(5, 4)
+    assert batching.activation_bytes_per_row(model, x) == 92
+    assert batching.rows_per_batch(model, x, budget_bytes=920) == 10
+    assert batching.rows_per_batch(model, x, budget_bytes=91) == batching.MIN_ROWS
+    assert batching.rows_per_batch(model, x, budget_bytes=10**12) == batching.MAX_ROWS
+
+
+def test_a_wider_model_gets_fewer_rows():
+    narrow = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten())
+    wide = nn.Sequential(nn.Conv2d(1, 64, 3, padding=1), nn.ReLU(), nn.Flatten())
+    x = torch.zeros(2, 1, 28, 28)
+    assert batching.rows_per_batch(wide, x) < batching.rows_per_batch(narrow, x)
+
+
+def test_the_probe_leaves_the_model_and_the_rng_as_found():
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 3)).train()
+    model[2].eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    rng = torch.get_rng_state()
+    batching.clear_cache()
+    batching.rows_per_batch(model, torch.ones(3, 4))
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert [m.training for m in model] == [True, True, False]
+    assert all(not m._forward_hooks for m in model.modules())
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k])
+
+
+def test_the_choice_is_cached_per_model_and_shape():
+    calls = []
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+    model.register_forward_pre_hook(lambda *_: calls.append(1))
+    batching.clear_cache()
+    first = batching.rows_per_batch(model, torch.zeros(2, 4))
+    assert batching.rows_per_batch(model, torch.zeros(7, 4)) == first  # N does not matter
+    assert len(calls) == 1
+    other = nn.Sequential(nn.Linear(4, 8), nn.ReLU())
+    batching.rows_per_batch(other, torch.zeros(2, 4))
+    model.register_forward_pre_hook(lambda *_: None)
+    assert len(calls) == 1  # the second model's probe did not run the first
+
+
+def test_an_explicit_chunk_wins_and_a_bad_one_is_named():
+    model = nn.Sequential(nn.Linear(4, 3))
+    assert resolve_chunk(5, model, torch.zeros(2, 4)) == 5
+    assert resolve_chunk(None, model, torch.zeros(2, 4)) == batching.rows_per_batch(
+        model, torch.zeros(2, 4)
+    )
+    for bad in (0, -2, 2.5, True):
+        with pytest.raises(ValueError, match="chunk"):
+            resolve_chunk(bad, model, torch.zeros(2, 4))
+
+
+def test_blocks_split_the_samples_of_an_image_evenly():
+    sizes = [s.stop - s.start for _, s in blocks(2, 50, 40)]
+    assert sizes == [25, 25, 25, 25]
+    covered = sorted((i.start, s.start) for i, s in blocks(3, 5, 7))  # one image per block
+    assert covered == [(0, 0), (1, 0), (2, 0)]
