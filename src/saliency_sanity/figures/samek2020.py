@@ -117,7 +117,7 @@ def occlusion(*, results, png, pdf, csv, entry) -> None:
             for k in range(len(maps)):
                 records.append({"patch": int(patch), "fill": str(fill),
                                 "fill_value": float(d["fill_values"][j]),
-                                "test_index": int(d["indices"][k]),
+                                "test_index": d["indices"][k].item(),  # int (MNIST) or image id
                                 "sum": float(maps[k].sum()),
                                 "max_abs": float(np.abs(maps[k]).max())})  # fmt: skip
     fig = _grid(rows, d["x"], _titles(d))
@@ -385,7 +385,7 @@ def _maps_table(d) -> pd.DataFrame:
     n = len(d["x"])
     logits = d["logits"][np.arange(n), d["predicted"]]
     return pd.DataFrame([
-        {"method": str(m), "test_index": int(d["indices"][j]), "label": int(d["labels"][j]),
+        {"method": str(m), "test_index": d["indices"][j].item(), "label": int(d["labels"][j]),
          "predicted": int(d["predicted"][j]), "logit": float(logits[j]),
          "sum": float(d["sums"][i, j]), "sum_over_logit": float(d["sums"][i, j] / logits[j]),
          "max_abs": float(np.abs(d["maps"][i, j]).max()),
