@@ -545,3 +545,19 @@ def test_accuracy_claim_says_why_it_fails():
     low = F.accuracy_claim({"test_accuracy": 0.9, "epochs": 3}, "mlp")
     assert ok.holds is True and ok.id == "adebayo2018.accuracy.mlp"
     assert low.holds is False and "3 epochs" in low.on_failure
+
+
+def test_the_edge_detector_identity_holds_when_its_maps_are_identical():
+    """The edge detector never reads the weights, so its null (two untrained copies) is 1 as
+    well: "more alike than the null" would fail by construction; the identity is equality."""
+    values = {"edge": (1.0, 1.0), "broken": (0.6, 0.6)}
+    table, null = _tables(values)
+    result = {"methods": np.array(list(values)), "names": np.array(["edge_detector"] * 2),
+              "computed": np.ones((2, 200), bool), "model": np.array("mlp"),
+              "mode": np.array("cascading"),
+              "explained_class": np.array("randomized_prediction")}  # fmt: skip
+    claims = {c.id: c for c in F.final_claims(table, null, result, {}, 0.1)}
+    for metric in ("final_rank.mlp.{}.abs", "final_ssim.mlp.{}"):
+        edge, broken = (claims["adebayo2018." + metric.format(m)] for m in values)
+        assert edge.kind == "identity" and edge.holds is True
+        assert broken.holds is False  # an edge detector that depended on the weights
