@@ -341,6 +341,8 @@ def shattered_gradients(
     res: dict[str, list] = {k: [] for k in (*keys, "cosine", "grad_maps", "pixel", "classes")}
     for name, path in checkpoints.items():
         model, x, labels, indices = _setup(path, testbed, device)
+        if not np.issubdtype(np.asarray(indices).dtype, np.integer):
+            indices = np.arange(len(x))  # ImageNet ids are file names: test-bed positions
         per = {k: [] for k in res}
         for i, j in tqdm(_pairs(labels, pairs), desc=f"{name}: pairs"):
             x0, x1 = x[i], x[j]
@@ -359,7 +361,8 @@ def shattered_gradients(
             per["grad_pixel"].append(gd[:, pixel].cpu().numpy())
             per["directional"].append((gd @ (x1 - x0).flatten().double()).cpu().numpy())
             per["cosine"].append(cos.cpu().numpy())
-            per["grad_maps"].append(g[show].reshape(len(show), *x.shape[-2:]).cpu().numpy())
+            maps = g[show].reshape(len(show), *x.shape[1:]).sum(1)  # channels summed
+            per["grad_maps"].append(maps.cpu().numpy())
             per["pixel"].append(pixel)
             per["classes"].append((c, c1, int(indices[i]), int(indices[j])))
         for k in res:

@@ -304,7 +304,10 @@ def rank_figure(*, maps, null, methods: Mapping[str, Mapping[str, Any]], margin:
         ax.axhline(0, color="0.6", lw=0.6)
         ax.set_title(title)
         ax.set_ylim(-1.05, 1.05)
-        ax.set_xticks(x, steps, rotation=30, ha="right")
+        if len(steps) > 8:  # Inception v3's 17 blocks: vertical, small labels
+            ax.set_xticks(x, steps, rotation=90, ha="center", fontsize=6)
+        else:
+            ax.set_xticks(x, steps, rotation=30, ha="right")
     for ax in axes[:, 0]:
         ax.set_ylabel("similarity to the original map")
     handles, names_ = axes[0, 0].get_legend_handles_labels()
