@@ -83,6 +83,9 @@ def test_smoke_run_of_the_tier_builds_every_imagenet_figure(tmp_path):
         assert entry["name"] == row.name and entry["measured"], key
         for claim in entry["claims"]:
             assert claim["kind"] == "beyond", (key, claim)
+            # ids must not collide with the MNIST rows of the same claim
+            assert set(MODELS) & set(claim["id"].split(".")), (key, claim["id"])
+            assert claim["figure"] == key, (key, claim["figure"])
             assert "random weights" in claim["claim"], (key, claim)
         n_claims += len(entry["claims"])
         fields = {**row.fields, **imagenet_fields(config)}

@@ -667,7 +667,10 @@ def competition_rank(*, runs: Sequence, png, pdf, csv, entry) -> pd.DataFrame:
                 ax.axhline(float(t.null_mean.iloc[0]), color=color, lw=0.8,
                            ls=":" if competitive else (0, (1, 3)))  # fmt: skip
             steps = list(dict.fromkeys(sub.step))
-            ax.set_xticks(range(len(steps)), steps, rotation=45, ha="right", fontsize=6)
+            if len(steps) > 8:  # VGG's 20 layers: vertical labels
+                ax.set_xticks(range(len(steps)), steps, rotation=90, ha="center", fontsize=5)
+            else:
+                ax.set_xticks(range(len(steps)), steps, rotation=45, ha="right", fontsize=6)
             ax.axhline(0, color="0.6", lw=0.5)
             shown = "|map|" if view == "abs" else "signed"
             ax.set(ylim=(-0.5, 1.05), ylabel="Spearman vs trained",

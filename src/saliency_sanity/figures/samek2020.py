@@ -16,7 +16,7 @@ from saliency_sanity.catalogue import C, Result, figure, imagenet_fields, imagen
 from saliency_sanity.figures._panels import method_label, row_label, show_input, show_signed
 from saliency_sanity.figures._plot import pyplot, save
 from saliency_sanity.io import load_npz, save_csv
-from saliency_sanity.report import Claim, write_entry
+from saliency_sanity.report import Claim, tier_claims, write_entry
 
 DOC = "samek2020"
 #: "~0": a relative difference below this is float32 rounding (and the LRP stabiliser)
@@ -330,7 +330,9 @@ def noise_slope(samples: np.ndarray, noise: np.ndarray) -> float:
 
 
 @figure(DOC, "smoothgrad", inputs={"results": Result("samek2020/smoothgrad")})
-def smoothgrad(*, results, png, pdf, csv, entry) -> None:
+def smoothgrad(*, results, png, pdf, csv, entry, random_weights: bool | None = None) -> None:
+    """``random_weights`` is None on MNIST; on the ImageNet tier (VGG-16) the claim gets the
+    model's suffix and, with random weights, is a ``beyond`` smoke check."""
     """Smooth GI vs GI maps, and explanation noise vs the number of samples T."""
     d = load_npz(results)
     display, images, seeds, ref_samples, noise = d["settings"]
@@ -367,11 +369,13 @@ def smoothgrad(*, results, png, pdf, csv, entry) -> None:
     ax.legend(fontsize=6)
     fig.tight_layout(pad=0.4)
     save(fig, png, pdf)
-    claim = _claim("smoothgrad.noise_slope", "smoothgrad", "identity",
+    claim = _claim("smoothgrad.noise_slope", _name(entry), "identity",
                    "the noise of the T-sample SmoothGrad estimate falls like 1/sqrt(T) "
                    "(a Monte-Carlo mean of independent draws)", slope,
                    f"|measured - -0.5| < {SLOPE_TOLERANCE:g}",
                    "log-log slope -0.5, by construction of the estimator")  # fmt: skip
+    if random_weights is not None:
+        (claim,) = tier_claims([claim], suffix=".vgg16", random_weights=random_weights)
     _entry(entry, _name(entry), [png, pdf, csv],
            f"T = {int(display)} samples for the maps, sigma = {noise:g} x (max - min) of the "
            f"input; noise over {int(images)} test-bed images, {int(seeds)} seeds, reference "
@@ -498,4 +502,9 @@ for _name_, _fn in (("occlusion", occlusion), ("gradient_input_practice", gradie
         when=imagenet_on,
         fields=imagenet_fields,
         inputs={"results": Result(f"samek2020/{_name_}_vgg16")},
+        params=(
+            (lambda cfg: {"random_weights": cfg["imagenet"]["weights"] is None})
+            if _fn is smoothgrad
+            else None
+        ),
     )(_fn)
