@@ -1,0 +1,126 @@
+"""The methods a check explains with: registered names, parameters, or a user's own function.
+
+``methods`` of every check is one of
+
+* a list of registered names, ``["gradient", "guided_backprop"]`` (the registry's defaults);
+* a mapping ``{label: name}`` or ``{label: (name, params)}``;
+* a mapping ``{label: fn}`` with a user's function ``fn(model, x, target) -> maps`` (maps of
+  ``x``'s shape), for methods that are not registered.
+
+A parameter whose value is :class:`PerModel` is computed for each model a check explains, e.g.
+the patterns of PatternNet, which are fitted to the weights and so must be refitted after every
+randomisation step (kindermans2017, Sec. 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from saliency_sanity.attribution import METHODS, attribute
+
+ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class PerModel:
+    """A method parameter computed from the model being explained: ``fn(model) -> value``."""
+
+    fn: Callable[[nn.Module], Any]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One method of a check: a registered ``name`` with ``params``, or a user's ``fn``."""
+
+    label: str
+    name: str | None = None
+    params: Mapping[str, Any] | None = None
+    fn: ExplainFn | None = None
+
+    def explain(self, model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Maps (N, ...) of this method for ``model`` on ``x`` and ``target`` (detached)."""
+        if self.fn is not None:
+            maps = self.fn(model, x, target)
+            if tuple(maps.shape) != tuple(x.shape):
+                raise ValueError(
+                    f"method {self.label!r} returned maps of shape {tuple(maps.shape)}, "
+                    f"expected the input's {tuple(x.shape)}"
+                )
+            return maps.detach()
+        given = self.params or {}
+        params = {k: (v.fn(model) if isinstance(v, PerModel) else v) for k, v in given.items()}
+        return attribute(self.name, model, x, target, **params)
+
+
+def specs(methods: Sequence[str] | Mapping[str, Any]) -> list[Spec]:
+    """``methods`` (see the module docstring) as a list of :class:`Spec`; KeyError naming an
+    unknown method, ValueError for an empty list."""
+    if isinstance(methods, str):
+        methods = [methods]
+    items = methods.items() if isinstance(methods, Mapping) else ((m, m) for m in methods)
+    out = []
+    for label, value in items:
+        if callable(value) and not isinstance(value, str):
+            out.append(Spec(str(label), fn=value))
+            continue
+        name, params = (value, {}) if isinstance(value, str) else (value[0], dict(value[1]))
+        if name not in METHODS:
+            raise KeyError(f"unknown attribution method {name!r}; known: {sorted(METHODS)}")
+        out.append(Spec(str(label), name, params))
+    if not out:
+        raise ValueError("no method to check")
+    labels = [s.label for s in out]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"method labels must be unique, got {labels}")
+    return out
+
+
+def _base(name: str) -> str:
+    return name.removeprefix("competitive_")
+
+
+def not_applicable(spec: Spec, model: nn.Module) -> str | None:
+    """Why ``spec`` cannot explain ``model`` at all, or None. The reasons are structural (the
+    method needs a layer the model lacks, or data it was not given); a method that fails for any
+    other reason raises."""
+    if spec.name is None:
+        return None
+    base = _base(spec.name)
+    params = {**METHODS[spec.name].defaults, **(spec.params or {})}
+    if base in ("gradcam", "guided_gradcam") and params.get("layer") is None:
+        has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+        if getattr(model, "gradcam_layer", None) is None and not has_conv:
+            return "GradCAM needs a convolutional layer; the model has none"
+    if base == "linear":
+        from saliency_sanity.attribution.linear import linear_layer
+
+        try:
+            linear_layer(model)
+        except ValueError:
+            return "the exact linear decomposition needs a model that is one Linear layer"
+    uses_patterns = base in ("pattern_net", "pattern_attribution") or (
+        base == "deep_taylor" and params.get("root") == "patterns"
+    )
+    if uses_patterns and params.get("patterns") is None:
+        return "needs patterns fitted on training inputs (pass fit_inputs=)"
+    return None
+
+
+def own_prediction(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Top-1 class (N,) of ``model`` on ``x`` (no grad, in batches)."""
+    with torch.no_grad():
+        return torch.cat([model(xb).argmax(dim=1) for xb in torch.split(x, batch_size)])
+
+
+def targets_for(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
+    """``target`` as a long tensor (N,); None: ``model``'s own prediction (the class the
+    original sanity-checks code explains after every randomisation step)."""
+    if target is None:
+        return own_prediction(model, x)
+    target = torch.as_tensor(target, device=x.device).long()
+    return target.expand(len(x)) if target.dim() == 0 else target
