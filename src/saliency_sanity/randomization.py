@@ -22,7 +22,6 @@ model's device, so the weights do not depend on the device.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -71,8 +70,28 @@ def _layers(model: nn.Module, layers: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(layers)
 
 
-def _eval_copy(model: nn.Module) -> nn.Module:
-    return copy.deepcopy(model).eval()
+def _zoo_steps(order: Sequence[str]):
+    """The steps of :mod:`saliency_sanity.checks.layers` for a zoo order (logits first): the
+    engine of every randomisation in the project lives there, once."""
+    from saliency_sanity.checks.layers import Step as LayerStep
+
+    return [LayerStep(name, (name,)) for name in reversed(tuple(order))]
+
+
+def _randomized(model: nn.Module, seed: int, layers, order: str) -> Iterator[Step]:
+    from saliency_sanity.checks.layers import randomized_models
+
+    steps = _zoo_steps(_layers(model, layers))
+    return randomized_models(model, steps, order=order, direction="top_down", seed=seed)
+
+
+def untrained_copies(model: nn.Module, seeds: Sequence[int]) -> list[nn.Module]:
+    """Copies of a zoo ``model`` with every layer re-drawn from its own initialiser, one per
+    seed: independent, untrained networks of the same architecture, the null of a
+    randomisation test (:func:`saliency_sanity.checks.layers.untrained_copies`)."""
+    from saliency_sanity.checks.layers import untrained_copies as copies
+
+    return copies(model, _zoo_steps(model.layer_order), seeds=[int(s) for s in seeds])
 
 
 def cascading(model: nn.Module, seed: int, layers: Sequence[str] | None = None) -> Iterator[Step]:
@@ -94,12 +113,7 @@ def cascading(model: nn.Module, seed: int, layers: Sequence[str] | None = None) 
         deep copy in which that layer and all layers before it in the order are re-initialised.
         Each yielded model is its own object (on the input model's device), safe to keep.
     """
-    order = _layers(model, layers)
-    current = _eval_copy(model)
-    yield ORIGINAL, current
-    for name in order:
-        current = randomize_layer(_eval_copy(current), name, seed)
-        yield name, current
+    yield from _randomized(model, seed, layers, "cascading")
 
 
 def independent(model: nn.Module, seed: int, layers: Sequence[str] | None = None) -> Iterator[Step]:
@@ -109,10 +123,7 @@ def independent(model: nn.Module, seed: int, layers: Sequence[str] | None = None
     ``name`` an eval-mode deep copy of ``model`` in which only that layer is re-initialised, with
     the same fresh weights as in the cascading step of that layer.
     """
-    order = _layers(model, layers)
-    yield ORIGINAL, _eval_copy(model)
-    for name in order:
-        yield name, randomize_layer(_eval_copy(model), name, seed)
+    yield from _randomized(model, seed, layers, "independent")
 
 
 def _device(model: nn.Module) -> torch.device:

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from saliency_sanity import checks, models, randomization
-from saliency_sanity.attribution import attribute
 from saliency_sanity.checks.layers import randomized_models, steps_of
 from saliency_sanity.checks.parameter import histogram_entropy
 from saliency_sanity.checks.random_logit import other_class

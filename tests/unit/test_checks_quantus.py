@@ -76,8 +76,9 @@ def test_mprt_equals_quantus_per_layer_and_shows_its_averaging_defect(setup):
 
     averaged = quantus.MPRT(layer_order="top_down", seed=SEED, abs=True, normalise=True,
                             return_average_correlation=True, disable_warnings=True)  # fmt: skip
-    their_avg = np.mean(averaged(model=model, x_batch=x.numpy(), y_batch=y.numpy(), a_batch=None,
-                                 explain_func=_explain, device="cpu", batch_size=len(x)))  # fmt: skip
+    avg = averaged(model=model, x_batch=x.numpy(), y_batch=y.numpy(), a_batch=None,
+                   explain_func=_explain, device="cpu", batch_size=len(x))  # fmt: skip
+    their_avg = float(np.mean(avg))
     our_avg = float(ours["mean"].iloc[1:].mean())
     n_layers = len(layers)
     # Quantus skips a key "orig" but stores "original": the self score 1 is averaged in

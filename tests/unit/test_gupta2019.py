@@ -227,7 +227,8 @@ def test_null_maps_are_each_copys_own_maps(tiny, generator):
         np.testing.assert_allclose(out["null_maps_gradient_input"][c], gi, rtol=1e-5, atol=1e-7)
         comp = out["null_maps_competitive_gradient_input"][c]
         kept = comp != 0
-        np.testing.assert_array_equal(comp[kept], gi.numpy()[kept])
+        # the competitive maps come from one batched all-class backward: equal up to rounding
+        np.testing.assert_allclose(comp[kept], gi.numpy()[kept], rtol=1e-5, atol=1e-7)
     # two seeds, two different maps
     assert not np.allclose(*out["null_maps_gradient_input"])
     by_label = E.null_maps(model, x, labels, {"gradient_input": {}}, [5, 6], "label", 2)

@@ -92,10 +92,17 @@ def compensated(model: nn.Module, x: torch.Tensor, shift: torch.Tensor) -> nn.Mo
             response = F.linear(delta, layer2.weight)[0]
             bias = layer2.bias if layer2.bias is not None else torch.zeros_like(response)
             layer2.bias = nn.Parameter(bias - response)
-            return net2
+            return _shifted(net2, shift)
         offset = layer2._conv_forward(delta, layer2.weight, None)
     layer2.__class__ = CompensatedConv2d
     layer2.register_buffer("offset", offset)
+    return _shifted(net2, shift)
+
+
+def _shifted(net2: nn.Module, shift: torch.Tensor) -> nn.Module:
+    """Mark network 2 with the shift its inputs carry (``input_shift``): a method that fits to
+    data (PatternNet's patterns) must fit network 2 on shifted data."""
+    net2.input_shift = shift.detach().clone()
     return net2
 
 

@@ -14,7 +14,6 @@ point (loads the checkpoint and test-bed, writes ``.npz`` and ``.csv``).
 
 from __future__ import annotations
 
-import copy
 import inspect
 import json
 import logging
@@ -394,16 +393,7 @@ def run_randomization(
     return result
 
 
-def untrained_copies(model: nn.Module, seeds: Sequence[int]) -> list[nn.Module]:
-    """Copies of ``model`` with every layer re-drawn from its own initialiser, one per seed:
-    independent, untrained networks of the same architecture."""
-    copies = []
-    for seed in seeds:
-        net = copy.deepcopy(model).eval()
-        for name in net.layer_order:
-            randomization.randomize_layer(net, name, int(seed))
-        copies.append(net)
-    return copies
+untrained_copies = randomization.untrained_copies
 
 
 @experiment(DOC, "null_{model}", over={"model": C("adebayo2018.models")},

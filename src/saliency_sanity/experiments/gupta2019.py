@@ -15,7 +15,6 @@ maps, so CGI costs no more than GI for all classes. Results go to ``.npz`` files
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Mapping
@@ -245,17 +244,7 @@ def randomization_maps(
 # the null: two independently initialised, untrained copies of the architecture
 
 
-def untrained_copies(model: nn.Module, seeds) -> list[nn.Module]:
-    """Copies of ``model`` with every layer re-drawn from its own initialiser, one per seed:
-    independent untrained networks of the same architecture (the null of a randomisation
-    test: how alike two networks' maps are when nothing but the architecture is shared)."""
-    copies = []
-    for seed in seeds:
-        net = copy.deepcopy(model).eval()
-        for name in net.layer_order:
-            randomization.randomize_layer(net, name, int(seed))
-        copies.append(net)
-    return copies
+untrained_copies = randomization.untrained_copies
 
 
 def null_maps(model, x, labels, methods, seeds, explained, batch_size,
