@@ -167,12 +167,17 @@ def compete(all_maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def _register_competitive(base: str) -> None:
-    def competitive(model: nn.Module, x: torch.Tensor, target: torch.Tensor, **params: Any):
-        return compete(all_class_maps(METHODS[base], model, x, **params), target)
+    def competitive(model: nn.Module, x: torch.Tensor, target=None, **params: Any):
+        all_maps = all_class_maps(METHODS[base], model, x, **params)
+        if target is not None:
+            return compete(all_maps, target)
+        n, k = all_maps.shape[:2]  # every class's competitive map, from the same maps
+        classes = [torch.full((n,), c, dtype=torch.long, device=x.device) for c in range(k)]
+        return torch.stack([compete(all_maps, c) for c in classes], dim=1)
 
     label = f"C{METHODS[base].label}"
     METHODS[f"competitive_{base}"] = Method(
-        f"competitive_{base}", competitive, METHODS[base].defaults, None, label
+        f"competitive_{base}", competitive, METHODS[base].defaults, label
     )
 
 

@@ -88,10 +88,16 @@ def _forward(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def input_gradients(
-    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor | None,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     """d f(x)_target / d x for each row of ``x``, computed in chunks of ``chunk`` rows
-    (``None``: :func:`resolve_chunk`)."""
+    (``None``: :func:`resolve_chunk`); for target None every class, (N, K, *x.shape[1:])
+    (:func:`all_class_gradients`)."""
+    if target is None:
+        return all_class_gradients(model, x, chunk)
     chunk = resolve_chunk(chunk, model, x)
     grads = torch.empty_like(x)
     with frozen_params(model), torch.enable_grad():

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from saliency_sanity.attribution import _lrp_layers as L
-from saliency_sanity.attribution.registry import register, register_all_classes
+from saliency_sanity.attribution.registry import pick, register
 
 _RESHAPES = (nn.Flatten, nn.Dropout, nn.Identity)
 
@@ -286,18 +286,11 @@ class _LocalPlan:
         return propagate_moments(self.after, *full)[0]
 
 
-def dasp_all(model, x, coalition_sizes=16, batch_size=256):
-    """DASP maps for all classes, (N, K, *x.shape[1:])."""
+@register("dasp", label="DASP (ancona2019)")
+def dasp(model, x, target=None, coalition_sizes=16, batch_size=256):
+    """DASP for ``target``; all classes come from the same passes (target None: all of them,
+    (N, K, *x.shape[1:]))."""
     layers = L.sequential_layers(model)
     with torch.no_grad():
-        return torch.stack([_dasp_image(layers, xi, coalition_sizes, batch_size) for xi in x])
-
-
-@register("dasp", label="DASP (ancona2019)", coalition_sizes=16, batch_size=256)
-def dasp(model, x, target, coalition_sizes=16, batch_size=256):
-    """DASP for ``target``; computes all classes (they come from the same passes)."""
-    all_maps = dasp_all(model, x, coalition_sizes, batch_size)
-    return all_maps[torch.arange(len(x), device=x.device), target]
-
-
-register_all_classes("dasp")(dasp_all)
+        maps = torch.stack([_dasp_image(layers, xi, coalition_sizes, batch_size) for xi in x])
+    return pick(maps, target)

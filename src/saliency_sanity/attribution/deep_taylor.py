@@ -16,7 +16,7 @@ from functools import partial
 
 from saliency_sanity.attribution import lrp
 from saliency_sanity.attribution.patterns import pattern_backprop
-from saliency_sanity.attribution.registry import register, register_all_classes
+from saliency_sanity.attribution.registry import register
 
 ROOTS = ("zero", "pattern")
 
@@ -30,14 +30,8 @@ def _deep_taylor(model, x, target, root="zero", patterns=None, stabilizer=1e-6):
     raise ValueError(f"deep_taylor root must be one of {ROOTS}, got {root!r}")
 
 
-@register(
-    "deep_taylor", label="Deep Taylor (montavon2017)", root="zero", patterns=None, stabilizer=1e-6
-)
-def deep_taylor(model, x, target, root="zero", patterns=None, stabilizer=1e-6):
-    """Deep Taylor decomposition with the ``"zero"`` or ``"pattern"`` root point."""
+@register("deep_taylor", label="Deep Taylor (montavon2017)")
+def deep_taylor(model, x, target=None, root="zero", patterns=None, stabilizer=1e-6):
+    """Deep Taylor decomposition with the ``"zero"`` or ``"pattern"`` root point (target None:
+    every class)."""
     return _deep_taylor(model, x, target, root, patterns, stabilizer)
-
-
-@register_all_classes("deep_taylor")
-def _deep_taylor_all(model, x, root="zero", patterns=None, stabilizer=1e-6):
-    return _deep_taylor(model, x, None, root, patterns, stabilizer)

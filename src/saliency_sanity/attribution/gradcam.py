@@ -14,7 +14,7 @@ from saliency_sanity.attribution._utils import (
     resolve_chunk,
 )
 from saliency_sanity.attribution.guided import guided_backprop
-from saliency_sanity.attribution.registry import register
+from saliency_sanity.attribution.registry import each_class, register
 
 
 def gradcam_module(model: nn.Module, layer: str | None) -> tuple[str, nn.Module]:
@@ -52,11 +52,11 @@ def _cam(
     return F.relu((alpha * act).sum(dim=1, keepdim=True))
 
 
-@register("gradcam", label="Grad-CAM", layer=None)
+@register("gradcam", label="Grad-CAM")
 def gradcam(
     model: nn.Module,
     x: torch.Tensor,
-    target: torch.Tensor,
+    target: torch.Tensor | None = None,
     layer: str | None = None,
     chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
@@ -65,7 +65,10 @@ def gradcam(
     channels. An all-zero map stays zero (no normalisation). Equals Captum's
     ``LayerGradCam(relu_attributions=True)`` + ``LayerAttribution.interpolate(.., "bilinear")``.
     ``layer`` defaults to ``model.gradcam_layer`` (the MNIST CNN: ReLU after conv2, 14x14x64).
+    Target None: every class (each image repeated per class, one batch).
     """
+    if target is None:
+        return each_class(gradcam, model, x, layer=layer, chunk=chunk)
     if x.dim() != 4:
         raise ValueError(f"GradCAM needs images (N, C, H, W), got shape {tuple(x.shape)}")
     _, module = gradcam_module(model, layer)
@@ -80,15 +83,18 @@ def gradcam(
     return maps
 
 
-@register("guided_gradcam", label="Guided Grad-CAM", layer=None)
+@register("guided_gradcam", label="Guided Grad-CAM")
 def guided_gradcam(
     model: nn.Module,
     x: torch.Tensor,
-    target: torch.Tensor,
+    target: torch.Tensor | None = None,
     layer: str | None = None,
     chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     """Guided Backprop ⊙ upsampled Grad-CAM (selvaraju2017, Sec. 3.1, "Guided Grad-CAM").
-    Equals Captum's ``GuidedGradCam(interpolate_mode="bilinear")`` (its default is "nearest")."""
+    Equals Captum's ``GuidedGradCam(interpolate_mode="bilinear")`` (its default is "nearest").
+    Target None: every class."""
+    if target is None:
+        return each_class(guided_gradcam, model, x, layer=layer, chunk=chunk)
     chunk = resolve_chunk(chunk, model, x)
     return guided_backprop(model, x, target, chunk) * gradcam(model, x, target, layer, chunk)

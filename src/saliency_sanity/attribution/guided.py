@@ -13,51 +13,35 @@ import torch
 from torch import nn
 
 from saliency_sanity.attribution._hooks import relu_rule
-from saliency_sanity.attribution._utils import (
-    DEFAULT_CHUNK,
-    all_class_gradients,
-    input_gradients,
-    resolve_chunk,
-)
-from saliency_sanity.attribution.registry import register, register_all_classes
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK, input_gradients, resolve_chunk
+from saliency_sanity.attribution.registry import register
 
 
 @register("guided_backprop", label="Guided Backprop")
 def guided_backprop(
-    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor | None = None,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     """Gradient where each ReLU passes back only positive gradients at positive inputs
-    (springenberg2014, Sec. 3.4 and Fig. 1, "guided backpropagation")."""
+    (springenberg2014, Sec. 3.4 and Fig. 1, "guided backpropagation"). Target None: every
+    class."""
     chunk = resolve_chunk(chunk, model, x)  # probe outside the rule
     with relu_rule(model, "guided"):
         return input_gradients(model, x, target, chunk)
-
-
-@register_all_classes("guided_backprop")
-def guided_backprop_all(
-    model: nn.Module, x: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
-) -> torch.Tensor:
-    chunk = resolve_chunk(chunk, model, x)  # probe outside the rule
-    with relu_rule(model, "guided"):
-        return all_class_gradients(model, x, chunk)
 
 
 @register("deconvnet", label="DeconvNet")
 def deconvnet(
-    model: nn.Module, x: torch.Tensor, target: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
+    model: nn.Module,
+    x: torch.Tensor,
+    target: torch.Tensor | None = None,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
     """Gradient where each ReLU rectifies the backward signal regardless of its input
     (zeiler2014, Sec. 2.1 "Rectification"; springenberg2014, Fig. 1). Max-pooling uses the
-    forward pass's switches, as in the paper."""
+    forward pass's switches, as in the paper. Target None: every class."""
     chunk = resolve_chunk(chunk, model, x)  # probe outside the rule
     with relu_rule(model, "deconvnet"):
         return input_gradients(model, x, target, chunk)
-
-
-@register_all_classes("deconvnet")
-def deconvnet_all(
-    model: nn.Module, x: torch.Tensor, chunk: int | None = DEFAULT_CHUNK
-) -> torch.Tensor:
-    chunk = resolve_chunk(chunk, model, x)  # probe outside the rule
-    with relu_rule(model, "deconvnet"):
-        return all_class_gradients(model, x, chunk)

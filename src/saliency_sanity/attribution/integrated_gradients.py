@@ -9,13 +9,12 @@ from torch import nn
 
 from saliency_sanity.attribution._utils import (
     DEFAULT_CHUNK,
-    all_class_gradients,
     blocks,
     input_gradients,
     per_image,
     resolve_chunk,
 )
-from saliency_sanity.attribution.registry import register, register_all_classes
+from saliency_sanity.attribution.registry import n_classes, register
 
 QUADRATURES = ("midpoint", "trapezoid")
 
@@ -89,11 +88,11 @@ def _path_integral(
     return total
 
 
-@register("integrated_gradients", label="Integrated Gradients", baseline="zero", steps=50)
+@register("integrated_gradients", label="Integrated Gradients")
 def integrated_gradients(
     model: nn.Module,
     x: torch.Tensor,
-    target: torch.Tensor,
+    target: torch.Tensor | None = None,
     baseline: str | float | torch.Tensor = "zero",
     steps: int = 50,
     quadrature: str = "midpoint",
@@ -102,37 +101,18 @@ def integrated_gradients(
     """IG_i = (x_i - x'_i) ∫_0^1 ∂f_c(x' + α(x - x'))/∂x_i dα (sundararajan2017, Eq. 1),
     the integral by the rule ``quadrature`` with ``steps`` nodes (Sec. 5, "Computing Integrated
     Gradients"; see :func:`quadrature_rule`). Completeness, Σ_i IG_i = f_c(x) - f_c(x') (Prop. 1),
-    holds up to the quadrature error; the tests bound it. Gradients at all steps are batched.
+    holds up to the quadrature error; the tests bound it. Gradients at all steps are batched;
+    target None: every class from the same path points.
     """
     base = ig_baseline(x, baseline)
     chunk = resolve_chunk(chunk, model, x)
 
     def grad_fn(path: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
-        return input_gradients(model, path, target[imgs].repeat_interleave(m), chunk)
+        rows = None if target is None else target[imgs].repeat_interleave(m)
+        return input_gradients(model, path, rows, chunk)
 
-    return (x - base) * _path_integral(grad_fn, x, base, steps, quadrature, chunk)
-
-
-@register_all_classes("integrated_gradients")
-def integrated_gradients_all(
-    model: nn.Module,
-    x: torch.Tensor,
-    baseline: str | float | torch.Tensor = "zero",
-    steps: int = 50,
-    quadrature: str = "midpoint",
-    chunk: int | None = DEFAULT_CHUNK,
-) -> torch.Tensor:
-    base = ig_baseline(x, baseline)
-    chunk = resolve_chunk(chunk, model, x)
-    k = _n_classes(model, x)
-
-    def grad_fn(path: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
-        return all_class_gradients(model, path, chunk)
-
-    total = _path_integral(grad_fn, x, base, steps, quadrature, chunk, extra=(k,))
+    if target is not None:
+        return (x - base) * _path_integral(grad_fn, x, base, steps, quadrature, chunk)
+    extra = (n_classes(model, x),)
+    total = _path_integral(grad_fn, x, base, steps, quadrature, chunk, extra=extra)
     return (x - base).unsqueeze(1) * total
-
-
-def _n_classes(model: nn.Module, x: torch.Tensor) -> int:
-    with torch.no_grad():
-        return model(x[:1]).shape[1]

@@ -18,9 +18,7 @@ import math
 import torch
 
 from saliency_sanity.attribution import _shapley as sh
-from saliency_sanity.attribution.registry import register, register_all_classes
-
-_DEFAULTS = {"patch": 4, "samples": None, "seed": 0, "batch_size": 256}
+from saliency_sanity.attribution.registry import pick, register
 
 
 def _enumerate(m: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,8 +60,10 @@ def constrained_wls(z, y, w, total) -> torch.Tensor:
     return torch.cat([head, total - head.sum(0, keepdim=True)])
 
 
-def kernel_shap_all(model, x, patch=4, samples=None, seed=0, batch_size=256):
-    """KernelSHAP maps for all classes, (N, K, *x.shape[1:])."""
+@register("kernel_shap", label="KernelSHAP (lundberg2017)")
+def kernel_shap(model, x, target=None, patch=4, samples=None, seed=0, batch_size=256):
+    """KernelSHAP map for ``target``; every class is fitted on the same samples (target None:
+    all, (N, K, *x.shape[1:]))."""
     ids, m, counts = sh.features(x.shape, patch)
     masks, weights = design(m, samples, seed)
     ends = torch.stack([torch.zeros(m), torch.ones(m)]).double()
@@ -72,13 +72,4 @@ def kernel_shap_all(model, x, patch=4, samples=None, seed=0, batch_size=256):
         f0, fx = sh.evaluate(model, xi, ends, ids, batch_size)
         y = sh.evaluate(model, xi, masks, ids, batch_size) - f0
         maps.append(sh.to_pixels(constrained_wls(masks, y, weights, fx - f0).T, ids, counts))
-    return torch.stack(maps).to(x)
-
-
-@register("kernel_shap", label="KernelSHAP (lundberg2017)", **_DEFAULTS)
-def kernel_shap(model, x, target, **params):
-    """KernelSHAP map for ``target`` (all classes are fitted on the same samples)."""
-    return kernel_shap_all(model, x, **params)[torch.arange(len(x), device=x.device), target]
-
-
-register_all_classes("kernel_shap")(kernel_shap_all)
+    return pick(torch.stack(maps).to(x), target)

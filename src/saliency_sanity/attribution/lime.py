@@ -16,12 +16,7 @@ from __future__ import annotations
 import torch
 
 from saliency_sanity.attribution import _shapley as sh
-from saliency_sanity.attribution.registry import register, register_all_classes
-
-_DEFAULTS = {
-    "patch": 4, "samples": 1000, "kernel_width": 0.25, "alpha": 1.0, "output": "probability",
-    "seed": 0, "batch_size": 256,
-}  # fmt: skip
+from saliency_sanity.attribution.registry import pick, register
 
 
 def weighted_ridge(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -33,9 +28,11 @@ def weighted_ridge(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor, alpha: flo
     return torch.linalg.solve(gram, zc.T @ yc)
 
 
-def lime_all(model, x, patch=4, samples=1000, kernel_width=0.25, alpha=1.0, output="probability",
-             seed=0, batch_size=256):  # fmt: skip
-    """LIME maps for all classes, (N, K, *x.shape[1:])."""
+@register("lime", label="LIME (ribeiro2016)")
+def lime(model, x, target=None, patch=4, samples=1000, kernel_width=0.25, alpha=1.0,
+         output="probability", seed=0, batch_size=256):  # fmt: skip
+    """LIME map for ``target``; every class is fitted on the same samples (target None: all,
+    (N, K, *x.shape[1:]))."""
     if output not in ("probability", "logit"):
         raise ValueError(f"output must be 'probability' or 'logit', got {output!r}")
     if samples < 2:
@@ -50,13 +47,4 @@ def lime_all(model, x, patch=4, samples=1000, kernel_width=0.25, alpha=1.0, outp
         y = sh.evaluate(model, xi, masks, ids, batch_size)
         y = y.softmax(1) if output == "probability" else y
         maps.append(sh.to_pixels(weighted_ridge(masks, y, weights, alpha).T, ids, counts))
-    return torch.stack(maps).to(x)
-
-
-@register("lime", label="LIME (ribeiro2016)", **_DEFAULTS)
-def lime(model, x, target, **params):
-    """LIME map for ``target`` (all classes are fitted on the same samples)."""
-    return lime_all(model, x, **params)[torch.arange(len(x), device=x.device), target]
-
-
-register_all_classes("lime")(lime_all)
+    return pick(torch.stack(maps).to(x), target)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from saliency_sanity.attribution.registry import register, register_all_classes
+from saliency_sanity.attribution.registry import pick, register
 
 #: relative tolerance of the check that the model computes W x + b (float rounding only)
 LINEAR_CHECK_RTOL = 1e-4
@@ -44,13 +44,9 @@ def _contributions(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @register("linear", label="Linear (w ⊙ x)")
-def linear(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def linear(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
     """R_i = w_ci x_i for a linear model f_c(x) = Σ_i w_ci x_i + b_c (samek2020, Sec. 4 example
     of an "explainable" linear model). Equals Gradient ⊙ Input there; the bias is not
-    distributed, so Σ_i R_i = f_c(x) - b_c. Raises ValueError on any other model."""
-    return _contributions(model, x)[torch.arange(x.shape[0], device=x.device), target]
-
-
-@register_all_classes("linear")
-def linear_all(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    return _contributions(model, x)
+    distributed, so Σ_i R_i = f_c(x) - b_c. Raises ValueError on any other model. Target None:
+    every class."""
+    return pick(_contributions(model, x), target)

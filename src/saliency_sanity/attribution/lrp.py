@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from saliency_sanity.attribution import _lrp_layers as L
-from saliency_sanity.attribution.registry import register, register_all_classes
+from saliency_sanity.attribution.registry import register
 
 #: rule(layer, a, R) -> relevance at the layer's input
 Rule = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -161,22 +161,28 @@ def samek_composite(epsilon, relative, gamma, low, high, stabilizer) -> Composit
     return pick
 
 
-def _lrp_0(model, x, target, stabilizer=1e-6, maxpool="winner"):
+@register("lrp_0", label="LRP-0 (bach2015; montavon2019 eq. 10.1)")
+def lrp_0(model, x, target=None, stabilizer=1e-6, maxpool="winner"):
     rule = partial(epsilon_rule, epsilon=stabilizer)
     return lrp(model, x, target, uniform(rule), maxpool, stabilizer)
 
 
-def _lrp_epsilon(model, x, target, epsilon=0.25, relative=True, stabilizer=1e-6, maxpool="winner"):
+@register("lrp_epsilon", label="LRP-ε (montavon2019 eq. 10.2; ε = 0.25 RMS(z))")
+def lrp_epsilon(
+    model, x, target=None, epsilon=0.25, relative=True, stabilizer=1e-6, maxpool="winner"
+):
     rule = partial(epsilon_rule, epsilon=epsilon, relative=relative)
     return lrp(model, x, target, uniform(rule), maxpool, stabilizer)
 
 
-def _lrp_gamma(model, x, target, gamma=0.25, stabilizer=1e-6, maxpool="winner"):
+@register("lrp_gamma", label="LRP-γ (montavon2019 eq. 10.3)")
+def lrp_gamma(model, x, target=None, gamma=0.25, stabilizer=1e-6, maxpool="winner"):
     rule = partial(gamma_rule, gamma=gamma, stabilizer=stabilizer)
     return lrp(model, x, target, uniform(rule), maxpool, stabilizer)
 
 
-def _lrp_alpha_beta(model, x, target, alpha=2.0, beta=1.0, stabilizer=1e-6, maxpool="winner"):
+@register("lrp_alpha_beta", label="LRP-α2β1 (bach2015 eq. 60)")
+def lrp_alpha_beta(model, x, target=None, alpha=2.0, beta=1.0, stabilizer=1e-6, maxpool="winner"):
     if alpha < 0 or beta < 0 or abs(alpha - beta - 1.0) > 1e-12:
         raise ValueError(
             f"alpha-beta rule needs alpha, beta >= 0 and alpha - beta = 1, got {alpha}, {beta}"
@@ -185,36 +191,10 @@ def _lrp_alpha_beta(model, x, target, alpha=2.0, beta=1.0, stabilizer=1e-6, maxp
     return lrp(model, x, target, uniform(rule), maxpool, stabilizer)
 
 
-def _lrp_composite(
-    model, x, target, epsilon=0.25, relative=True, gamma=0.25, low=0.0, high=1.0,
+@register("lrp_composite", label="LRP composite z^B / γ / ε (samek2020)")
+def lrp_composite(
+    model, x, target=None, epsilon=0.25, relative=True, gamma=0.25, low=0.0, high=1.0,
     stabilizer=1e-6, maxpool="winner",
 ):  # fmt: skip
     comp = samek_composite(epsilon, relative, gamma, low, high, stabilizer)
     return lrp(model, x, target, comp, maxpool, stabilizer)
-
-
-_DEFAULTS = {"stabilizer": 1e-6, "maxpool": "winner"}
-_METHODS = {
-    "lrp_0": (_lrp_0, "LRP-0 (bach2015; montavon2019 eq. 10.1)", {}),
-    "lrp_epsilon": (
-        _lrp_epsilon, "LRP-ε (montavon2019 eq. 10.2; ε = 0.25 RMS(z))",
-        {"epsilon": 0.25, "relative": True},
-    ),
-    "lrp_gamma": (_lrp_gamma, "LRP-γ (montavon2019 eq. 10.3)", {"gamma": 0.25}),
-    "lrp_alpha_beta": (
-        _lrp_alpha_beta, "LRP-α2β1 (bach2015 eq. 60)", {"alpha": 2.0, "beta": 1.0},
-    ),
-    "lrp_composite": (
-        _lrp_composite, "LRP composite z^B / γ / ε (samek2020)",
-        {"epsilon": 0.25, "relative": True, "gamma": 0.25, "low": 0.0, "high": 1.0},
-    ),
-}  # fmt: skip
-
-
-def _register(name: str, fn: Callable, label: str, defaults: dict) -> None:
-    register(name, label=label, **_DEFAULTS, **defaults)(fn)
-    register_all_classes(name)(lambda model, x, **params: fn(model, x, None, **params))
-
-
-for _name, (_fn, _label, _defaults) in _METHODS.items():
-    _register(_name, _fn, _label, _defaults)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image, resolve_chunk
-from saliency_sanity.attribution.registry import register, register_all_classes
+from saliency_sanity.attribution.registry import pick, register
 
 
 def patch_masks(
@@ -70,11 +70,11 @@ def _occlusion_all(
     return maps.reshape(n, k, *ones[:-2], h, w).expand(n, k, *x.shape[1:])
 
 
-@register("occlusion", label="Occlusion", patch=4, stride=None, fill=0.0)
+@register("occlusion", label="Occlusion")
 def occlusion(
     model: nn.Module,
     x: torch.Tensor,
-    target: torch.Tensor,
+    target: torch.Tensor | None = None,
     patch: int = 4,
     stride: int | None = None,
     fill: float | str = 0.0,
@@ -84,18 +84,6 @@ def occlusion(
     Sec. 4.2; the averaging over the patches covering a pixel is Captum's ``Occlusion``
     convention). Square ``patch`` x ``patch`` windows over the last two dimensions, all channels
     at once, moved by ``stride`` (default: ``patch``, non-overlapping); ``fill`` is a number or
-    "mean" (each image's mean). All patch positions are evaluated in batches of ``chunk``."""
-    maps = _occlusion_all(model, x, patch, stride, fill, chunk)
-    return maps[torch.arange(x.shape[0], device=x.device), target]
-
-
-@register_all_classes("occlusion")
-def occlusion_all(
-    model: nn.Module,
-    x: torch.Tensor,
-    patch: int = 4,
-    stride: int | None = None,
-    fill: float | str = 0.0,
-    chunk: int | None = DEFAULT_CHUNK,
-) -> torch.Tensor:
-    return _occlusion_all(model, x, patch, stride, fill, chunk)
+    "mean" (each image's mean). All patch positions are evaluated in batches of ``chunk``; the
+    same forward passes give every class (target None)."""
+    return pick(_occlusion_all(model, x, patch, stride, fill, chunk), target)

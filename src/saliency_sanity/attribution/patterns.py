@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from saliency_sanity.attribution import _lrp_layers as L
-from saliency_sanity.attribution.registry import register, register_all_classes
+from saliency_sanity.attribution.registry import register
 
 Patterns = dict[str, torch.Tensor]
 #: the estimators, in the order of the claims table (FIGURES.md)
@@ -429,23 +429,15 @@ def pattern_backprop(model, x, target, patterns: Patterns | None, attribution: b
     return L.finish(r, target)
 
 
-@register("pattern_net", label="PatternNet (kindermans2018)", patterns=None)
-def pattern_net(model, x, target, patterns=None):
-    """Signal estimate: backprop of the target logit with weights → patterns, ReLU-gated."""
+@register("pattern_net", label="PatternNet (kindermans2018)")
+def pattern_net(model, x, target=None, patterns=None):
+    """Signal estimate: backprop of the target logit with weights → patterns, ReLU-gated.
+    Target None: every class."""
     return pattern_backprop(model, x, target, patterns, attribution=False)
 
 
-@register("pattern_attribution", label="PatternAttribution (kindermans2018)", patterns=None)
-def pattern_attribution(model, x, target, patterns=None):
-    """Deep Taylor with the pattern root point: backprop with weights w ⊙ a, ReLU-gated."""
+@register("pattern_attribution", label="PatternAttribution (kindermans2018)")
+def pattern_attribution(model, x, target=None, patterns=None):
+    """Deep Taylor with the pattern root point: backprop with weights w ⊙ a, ReLU-gated.
+    Target None: every class."""
     return pattern_backprop(model, x, target, patterns, attribution=True)
-
-
-@register_all_classes("pattern_net")
-def _pattern_net_all(model, x, patterns=None):
-    return pattern_backprop(model, x, None, patterns, attribution=False)
-
-
-@register_all_classes("pattern_attribution")
-def _pattern_attribution_all(model, x, patterns=None):
-    return pattern_backprop(model, x, None, patterns, attribution=True)

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from saliency_sanity.attribution.registry import register
+from saliency_sanity.attribution.registry import n_classes, register
 
 #: methods that read no model (excluded from competition, labelled "reference" in figures)
 REFERENCE_METHODS = ("random_map", "edge_detector")
@@ -32,24 +32,39 @@ def model_fingerprint(model: nn.Module) -> int:
     return int.from_bytes(digest.digest()[:8], "little") >> 1
 
 
-@register("random_map", label="Random map", seed=0)
-def random_map(model: nn.Module, x: torch.Tensor, target: torch.Tensor, seed: int = 0):
+@register("random_map", label="Random map")
+def random_map(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None, seed: int = 0
+) -> torch.Tensor:
     """Standard-normal noise of ``x``'s shape, independent of ``x`` and ``target`` (Binder et al.
     2023, Sec. 4). The generator's seed mixes ``seed`` with :func:`model_fingerprint`: the same
     network gives the same map, a randomised one a new draw, so the similarity between the
-    trained and the randomised network's maps is that of independent noise (~0)."""
+    trained and the randomised network's maps is that of independent noise (~0). Target None:
+    the same map for every class (it ignores the target)."""
+    if target is None:
+        return _every_class(random_map(model, x, 0, seed), model, x)
     gen = torch.Generator().manual_seed((seed * 1_000_003 + model_fingerprint(model)) % 2**63)
     return torch.randn(x.shape, generator=gen, dtype=torch.float64).to(x.device, x.dtype)
+
+
+def _every_class(maps: torch.Tensor, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    k = n_classes(model, x)
+    return maps.unsqueeze(1).expand(-1, k, *maps.shape[1:]).clone()
 
 
 SOBEL = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
 
 
 @register("edge_detector", label="Edge detector (Sobel)")
-def edge_detector(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def edge_detector(
+    model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
+) -> torch.Tensor:
     """Sobel gradient magnitude of each input channel, sqrt(G_x² + G_y²) with the 3x3 Sobel
     kernels and replicated borders (adebayo2018, Fig. 1: "Edge Detector"). Reads neither the
-    model nor the target: similarity 1 under any randomisation, by construction."""
+    model nor the target: similarity 1 under any randomisation, by construction. Target None:
+    the same map for every class."""
+    if target is None:
+        return _every_class(edge_detector(model, x, 0), model, x)
     if x.dim() != 4:
         raise ValueError(f"edge_detector needs images (N, C, H, W), got shape {tuple(x.shape)}")
     n, c, h, w = x.shape

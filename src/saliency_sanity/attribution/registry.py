@@ -1,14 +1,18 @@
 """The registry of attribution methods: one table drives the API, the DAG and the tests.
 
-A method is a function ``fn(model, x, target, **params) -> maps`` registered under a name with
-its papers' default parameters. ``x`` arrives validated (finite, float, batched) and ``target``
-as a long tensor (N,) of valid classes; ``maps`` has ``x``'s shape. A method may also register
-an ``all_classes`` variant ``fn(model, x, **params) -> (N, K, *x.shape[1:])`` that shares the
-forward pass across classes; otherwise :func:`all_class_maps` batches the classes.
+A method is one function ``fn(model, x, target=None, **params) -> maps`` registered under a
+name. ``x`` arrives validated (finite, float, batched). ``target`` is a long tensor (N,) of valid
+classes, and the maps have ``x``'s shape; or ``target=None``, and the maps are those of every
+class, (N, K, *x.shape[1:]), sharing the forward pass where the method can (one forward, one
+batched backward over the classes) and otherwise one batch with each image repeated per class
+(:func:`each_class`). The method's defaults are written once, in its signature; the registry
+reads them from there (``Method.defaults``), so the config checks, the DAG and the tests see the
+same values as a direct call.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +21,8 @@ import torch
 from torch import nn
 
 MethodFn = Callable[..., torch.Tensor]
+#: the positional arguments every method takes before its parameters
+POSITIONAL = ("model", "x", "target")
 
 
 @dataclass(frozen=True)
@@ -24,46 +30,65 @@ class Method:
     name: str
     fn: MethodFn
     defaults: dict[str, Any] = field(default_factory=dict)
-    all_classes: MethodFn | None = None
-    #: short description for figures and the README (paper and equation)
+    #: short label for figures and the README; citations go into captions
     label: str = ""
 
 
 METHODS: dict[str, Method] = {}
 
 
-def register(name: str, label: str = "", **defaults: Any) -> Callable[[MethodFn], MethodFn]:
-    """Decorator: ``@register("gradient", label="Gradient")`` adds ``fn`` to :data:`METHODS`."""
+def signature_defaults(fn: MethodFn) -> dict[str, Any]:
+    """The keyword defaults of a method function (its parameters after model, x, target)."""
+    params = list(inspect.signature(fn).parameters.values())
+    names = [p.name for p in params[: len(POSITIONAL)]]
+    if names != list(POSITIONAL) or params[2].default is not None:
+        raise TypeError(f"{fn.__qualname__} must start with (model, x, target=None), got {names}")
+    return {p.name: p.default for p in params[len(POSITIONAL) :]
+            if p.default is not p.empty and p.kind is not p.VAR_KEYWORD}  # fmt: skip
+
+
+def register(name: str, label: str = "", **overrides: Any) -> Callable[[MethodFn], MethodFn]:
+    """Decorator: ``@register("gradient", label="Gradient")`` adds ``fn`` to :data:`METHODS` with
+    the defaults of its signature. ``overrides`` replace some of them, for one function
+    registered under two names (VarGrad is the noise tunnel with ``statistic="variance"``)."""
 
     def deco(fn: MethodFn) -> MethodFn:
         if name in METHODS:
             raise ValueError(f"attribution method {name!r} registered twice")
-        METHODS[name] = Method(name, fn, dict(defaults), None, label or name)
+        defaults = signature_defaults(fn)
+        unknown = sorted(set(overrides) - set(defaults))
+        if unknown:
+            raise TypeError(f"{name}: overrides {unknown} are not parameters of {fn.__qualname__}")
+        METHODS[name] = Method(name, fn, {**defaults, **overrides}, label or name)
         return fn
 
     return deco
 
 
-def register_all_classes(name: str) -> Callable[[MethodFn], MethodFn]:
-    """Decorator: attach a shared-forward all-class implementation to a registered method."""
+def n_classes(model: nn.Module, x: torch.Tensor) -> int:
+    """K, from one no-grad forward pass on the first input."""
+    with torch.no_grad():
+        return model(x[:1]).shape[1]
 
-    def deco(fn: MethodFn) -> MethodFn:
-        method = METHODS[name]
-        METHODS[name] = Method(method.name, method.fn, method.defaults, fn, method.label)
-        return fn
 
-    return deco
+def each_class(fn: MethodFn, model: nn.Module, x: torch.Tensor, **params: Any) -> torch.Tensor:
+    """Maps of every class (N, K, ...) for a method without a shared all-class pass: ``fn``'s
+    per-target maps on ``x`` with each image repeated once per class, in one batch."""
+    n, k = x.shape[0], n_classes(model, x)
+    targets = torch.arange(k, device=x.device).repeat(n)
+    maps = fn(model, x.repeat_interleave(k, dim=0), targets, **params)
+    return maps.reshape(n, k, *x.shape[1:])
+
+
+def pick(all_maps: torch.Tensor, target: torch.Tensor | None) -> torch.Tensor:
+    """``all_maps`` (N, K, ...) for target None, else each image's map of its target (N, ...)."""
+    if target is None:
+        return all_maps
+    return all_maps[torch.arange(all_maps.shape[0], device=all_maps.device), target]
 
 
 def all_class_maps(
     method: Method, model: nn.Module, x: torch.Tensor, **params: Any
 ) -> torch.Tensor:
-    """Maps of ``method`` for every class, (N, K, *x.shape[1:]): its shared-forward variant when it
-    has one, else its per-target function on ``x`` repeated once per class (one batch)."""
-    if method.all_classes is not None:
-        return method.all_classes(model, x, **params)
-    with torch.no_grad():
-        n, k = x.shape[0], model(x[:1]).shape[1]
-    targets = torch.arange(k, device=x.device).repeat(n)
-    maps = method.fn(model, x.repeat_interleave(k, dim=0), targets, **params)
-    return maps.reshape(n, k, *x.shape[1:])
+    """Maps of ``method`` for every class, (N, K, *x.shape[1:]): ``method.fn`` with target None."""
+    return method.fn(model, x, None, **params)

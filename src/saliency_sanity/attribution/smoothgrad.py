@@ -15,13 +15,7 @@ import torch
 from torch import nn
 
 from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image, resolve_chunk
-from saliency_sanity.attribution.registry import (
-    METHODS,
-    Method,
-    all_class_maps,
-    register,
-    register_all_classes,
-)
+from saliency_sanity.attribution.registry import METHODS, Method, register
 
 #: run(noisy rows, image slice, samples per image) -> maps, one per row
 Runner = Callable[[torch.Tensor, slice, int], torch.Tensor]
@@ -91,100 +85,56 @@ def _base(base: str, params: dict[str, Any], chunk: int) -> tuple[Method, dict[s
             f"unknown base attribution method {base!r}; known: {sorted(METHODS)}"
         ) from None
     params = {**method.defaults, **params}
-    if "chunk" in inspect.signature(method.fn).parameters:
-        params.setdefault("chunk", chunk)
+    if "chunk" in inspect.signature(method.fn).parameters and params.get("chunk") is None:
+        params["chunk"] = chunk  # the noise tunnel's rows per batch, resolved once
     return method, params
 
 
-def _runner(model: nn.Module, base: str, target: torch.Tensor, chunk: int, params: dict) -> Runner:
+def _runner(
+    model: nn.Module, base: str, target: torch.Tensor | None, chunk: int, params: dict
+) -> Runner:
+    """Maps of the base method on noisy rows: each row's target repeated over its samples, or
+    every class (target None)."""
     method, params = _base(base, params, chunk)
 
     def run(noisy: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
-        return method.fn(model, noisy, target[imgs].repeat_interleave(m), **params)
+        rows = None if target is None else target[imgs].repeat_interleave(m)
+        return method.fn(model, noisy, rows, **params)
 
     return run
 
 
-def _all_class_runner(model: nn.Module, base: str, chunk: int, params: dict) -> Runner:
-    method, params = _base(base, params, chunk)
-
-    def run(noisy: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
-        return all_class_maps(method, model, noisy, **params)
-
-    return run
+#: the statistics of the noise tunnel over the noisy maps: SmoothGrad's and VarGrad's
+STATISTICS = ("mean", "variance")
 
 
-_DEFAULTS = {"base": "gradient", "samples": 50, "noise": 0.15, "seed": 0}
-
-
-@register("smoothgrad", label="SmoothGrad", **_DEFAULTS)
-def smoothgrad(
+@register("smoothgrad", label="SmoothGrad")
+@register("vargrad", label="VarGrad", statistic="variance")
+def noise_tunnel(
     model: nn.Module,
     x: torch.Tensor,
-    target: torch.Tensor,
+    target: torch.Tensor | None = None,
     base: str = "gradient",
     samples: int = 50,
     noise: float = 0.15,
     seed: int = 0,
+    statistic: str = "mean",
     chunk: int | None = DEFAULT_CHUNK,
     **params: Any,
 ) -> torch.Tensor:
-    """R = 1/n Σ_j R_base(x + ε_j), ε_j ~ N(0, σ²), σ = noise · (max x - min x) per image
-    (smilkov2017, Eq. 3 and Sec. 4.1 "noise level"). Captum's ``NoiseTunnel`` takes an absolute
-    ``stdevs`` instead and defaults to 5 samples; PAIR and Zennit use the fraction of the range.
+    """SmoothGrad and VarGrad: a statistic of the base method's maps over ``samples`` noisy
+    copies x + ε_j, ε_j ~ N(0, σ²), σ = noise · (max x - min x) per image.
+
+    ``statistic="mean"``, SmoothGrad: R = 1/n Σ_j R_base(x + ε_j) (smilkov2017, Eq. 3 and
+    Sec. 4.1 "noise level"). ``statistic="variance"``, VarGrad: R = 1/n Σ_j (R_base(x + ε_j) -
+    R̄)², the population variance (adebayo2018, Sec. 3 "VarGrad"; Captum's
+    ``NoiseTunnel(nt_type="vargrad")`` computes E[R²] - E[R]², the same quantity). Captum's
+    ``NoiseTunnel`` takes an absolute ``stdevs`` instead and defaults to 5 samples; PAIR and
+    Zennit use the fraction of the range. Extra keyword arguments go to the base method; target
+    None: every class of the base method from the same noisy inputs.
     """
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
     chunk = resolve_chunk(chunk, model, x)
     run = _runner(model, base, target, chunk, params)
-    return noisy_moments(run, x, samples, noise, seed, chunk)[0]
-
-
-@register_all_classes("smoothgrad")
-def smoothgrad_all(
-    model: nn.Module,
-    x: torch.Tensor,
-    base: str = "gradient",
-    samples: int = 50,
-    noise: float = 0.15,
-    seed: int = 0,
-    chunk: int | None = DEFAULT_CHUNK,
-    **params: Any,
-) -> torch.Tensor:
-    chunk = resolve_chunk(chunk, model, x)
-    run = _all_class_runner(model, base, chunk, params)
-    return noisy_moments(run, x, samples, noise, seed, chunk)[0]
-
-
-@register("vargrad", label="VarGrad", **_DEFAULTS)
-def vargrad(
-    model: nn.Module,
-    x: torch.Tensor,
-    target: torch.Tensor,
-    base: str = "gradient",
-    samples: int = 50,
-    noise: float = 0.15,
-    seed: int = 0,
-    chunk: int | None = DEFAULT_CHUNK,
-    **params: Any,
-) -> torch.Tensor:
-    """R = 1/n Σ_j (R_base(x + ε_j) - R̄)², the population variance of the noisy maps
-    (adebayo2018, Sec. 3 "VarGrad"; noise as :func:`smoothgrad`). Captum's
-    ``NoiseTunnel(nt_type="vargrad")`` computes E[R²] - E[R]², the same quantity."""
-    chunk = resolve_chunk(chunk, model, x)
-    run = _runner(model, base, target, chunk, params)
-    return noisy_moments(run, x, samples, noise, seed, chunk)[1]
-
-
-@register_all_classes("vargrad")
-def vargrad_all(
-    model: nn.Module,
-    x: torch.Tensor,
-    base: str = "gradient",
-    samples: int = 50,
-    noise: float = 0.15,
-    seed: int = 0,
-    chunk: int | None = DEFAULT_CHUNK,
-    **params: Any,
-) -> torch.Tensor:
-    chunk = resolve_chunk(chunk, model, x)
-    run = _all_class_runner(model, base, chunk, params)
-    return noisy_moments(run, x, samples, noise, seed, chunk)[1]
+    return noisy_moments(run, x, samples, noise, seed, chunk)[STATISTICS.index(statistic)]

@@ -67,6 +67,7 @@ def _noisy_key(name: str, params: Mapping[str, Any]) -> str | None:
     if name not in _NOISY:
         return None
     full = {**METHODS[name].defaults, **params}
+    full.pop("statistic", None)  # SmoothGrad's mean and VarGrad's variance share the pass
     return json.dumps(full, sort_keys=True, default=str)
 
 
@@ -77,12 +78,13 @@ def _noisy_pair(
     ``attribute("smoothgrad", ...)`` and ``attribute("vargrad", ...)`` with these parameters, at
     half the cost (Adebayo et al. 2018 use both on the same noise level and sample count)."""
     params = {**METHODS["smoothgrad"].defaults, **params}
+    params.pop("statistic")  # both statistics come from the one pass
     base = METHODS[params.pop("base")]
     samples, noise, seed = params.pop("samples"), params.pop("noise"), params.pop("seed")
     chunk = resolve_chunk(params.pop("chunk", DEFAULT_CHUNK), model, x)
     base_params = {**base.defaults, **params}
-    if "chunk" in inspect.signature(base.fn).parameters:
-        base_params.setdefault("chunk", chunk)
+    if "chunk" in inspect.signature(base.fn).parameters and base_params.get("chunk") is None:
+        base_params["chunk"] = chunk
 
     def run(noisy: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
         return base.fn(model, noisy, target[imgs].repeat_interleave(m), **base_params)
