@@ -3,10 +3,12 @@
 Workload (issue 14): cascading top-down randomisation of a 7-layer CNN (4 convolutions with
 zero padding, 3 dense layers, random weights, 1x28x28 inputs), 50 images, 4 methods (Gradient,
 Gradient x Input, Guided Backprop, IG with 50 steps), Spearman |map| at each of the 7 steps.
-Both sides explain with the same function (our ``attribute``), so the difference is the check's
-own work: Quantus runs one metric per method (re-randomising the model, recomputing the
-original maps twice), we randomise once and explain every method on each model. Ours is timed
-without the null (Quantus has none) and with it (two untrained copies, 2 more models).
+"Quantus MPRT" explains with our ``attribute``, so its difference from ours is the check's own
+work: Quantus runs one metric per method (re-randomising the model, recomputing the original
+maps twice), we randomise once and explain every method on each model. "Quantus MPRT, Captum
+maps" is the stack a Quantus user runs (Captum's Saliency, InputXGradient, GuidedBackprop and
+IntegratedGradients at 50 midpoint steps). Ours is timed without the null (Quantus has none)
+and with it (two untrained copies, 2 more models).
 
     python benchmarks/bench_checks.py [--images 50] [--repeats 3]
 
@@ -47,7 +49,21 @@ def quantus_reset(module: nn.Module, name: str, seed: int) -> None:
     module.reset_parameters()
 
 
-def run_quantus(model, x, y) -> dict:
+def _captum(name: str, model, xs, ts):
+    """The same maps by Captum (what a Quantus user plugs in): IG 50 steps, midpoint rule."""
+    import captum.attr as ca
+
+    if name == "integrated_gradients":
+        ig = ca.IntegratedGradients(model)
+        return ig.attribute(xs, target=ts, n_steps=50, method="riemann_middle",
+                            internal_batch_size=len(xs) * 50)  # fmt: skip
+    cls = {"gradient": ca.Saliency, "gradient_input": ca.InputXGradient,
+           "guided_backprop": ca.GuidedBackprop}[name]  # fmt: skip
+    kwargs = {"abs": False} if name == "gradient" else {}
+    return cls(model).attribute(xs, target=ts, **kwargs)
+
+
+def run_quantus(model, x, y, captum: bool = False) -> dict:
     import quantus
 
     out = {}
@@ -55,8 +71,10 @@ def run_quantus(model, x, y) -> dict:
 
         def explain(model, inputs, targets, name=name, params=params, **_):
             xs = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
-            return attribute(name, model, xs, torch.as_tensor(np.asarray(targets)),
-                             **params).numpy()  # fmt: skip
+            ts = torch.as_tensor(np.asarray(targets))
+            if captum:
+                return _captum(name, model, xs.requires_grad_(True), ts).detach().numpy()
+            return attribute(name, model, xs, ts, **params).numpy()
 
         metric = quantus.MPRT(layer_order="top_down", seed=SEED, disable_warnings=True)
         out[name] = metric(model=model, x_batch=x.numpy(), y_batch=y.numpy(), a_batch=None,
@@ -83,6 +101,7 @@ def main() -> None:
     with torch.no_grad():
         y = model(x).argmax(1)
     runs = {"Quantus MPRT": lambda: run_quantus(model, x, y),
+            "Quantus MPRT, Captum maps": lambda: run_quantus(model, x, y, captum=True),
             "ours, no null": lambda: run_ours(model, x, y, False),
             "ours, with null": lambda: run_ours(model, x, y, True)}  # fmt: skip
     best = {k: float("inf") for k in runs}
