@@ -23,8 +23,8 @@ CASES: dict[str, dict] = {
     "deep_taylor": {}, "dasp": {"coalition_sizes": 2}, "lime": {"samples": 30},
     "kernel_shap": {"samples": 30}, "linear": {}, "random_map": {}, "edge_detector": {},
 }  # fmt: skip
-CASES |= {f"competitive_{n}": p for n, p in CASES.items() if n not in ("random_map",
-                                                                        "edge_detector")}  # fmt: skip
+REFERENCE = ("random_map", "edge_detector")  # they read no model: no competitive variant
+CASES |= {f"competitive_{n}": p for n, p in CASES.items() if n not in REFERENCE}
 
 
 def _cnn() -> nn.Module:
