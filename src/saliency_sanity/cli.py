@@ -72,9 +72,13 @@ def load_images(folder: str, channels: int, n: int):
         raise UsageError(f"--images {folder}: no image file ({', '.join(IMAGE_SUFFIXES)})")
     arrays = []
     for path in files[:n]:
-        a = np.asarray(io.imread(path), dtype=np.float32)
-        a = a / 255.0 if a.max() > 1 else a
-        a = a[..., :3] if a.ndim == 3 else a
+        raw = np.asarray(io.imread(path))
+        a = raw.astype(np.float32)
+        if np.issubdtype(raw.dtype, np.integer):  # 8 or 16 bits: scale by the type's range
+            a = a / np.iinfo(raw.dtype).max
+        if a.ndim == 3 and a.shape[-1] in (2, 4):  # drop an alpha channel
+            a = a[..., :-1]
+        a = a[..., 0] if a.ndim == 3 and a.shape[-1] == 1 else a
         if channels == 1 and a.ndim == 3:
             a = a.mean(axis=-1)
         if channels == 3 and a.ndim == 2:

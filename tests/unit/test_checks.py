@@ -4,12 +4,15 @@ bad arguments are named."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from saliency_sanity import checks, models, randomization
+from saliency_sanity.attribution import attribute
 from saliency_sanity.checks.layers import randomized_models, steps_of
 from saliency_sanity.checks.parameter import histogram_entropy
 from saliency_sanity.checks.random_logit import other_class
@@ -98,10 +101,22 @@ def test_shuffle_permutes_the_trained_values():
     assert torch.equal(torch.sort(w).values, torch.sort(v).values)
 
 
-def test_training_init_of_a_zoo_model_is_the_adebayo_engine_step_for_step():
+def _adebayo_cascading(model, seed):
+    """The original engine, frozen here: each layer of layer_order re-drawn in turn by the zoo
+    model's own initialiser, with the generator of (seed, layer name)."""
+    net = copy.deepcopy(model).eval()
+    yield "original", copy.deepcopy(net)
+    for name in model.layer_order:
+        randomization.randomize_layer(net, name, seed)
+        yield name, copy.deepcopy(net)
+
+
+def test_training_init_of_a_zoo_model_redraws_what_the_original_engine_drew():
     model = models.build("cnn")
     ours = dict(randomized_models(model, steps_of(model, torch.zeros(1, 1, 28, 28)), seed=7))
-    for name, net in randomization.cascading(model, seed=7):
+    frozen = list(_adebayo_cascading(model, seed=7))
+    assert list(ours) == [name for name, _ in frozen]
+    for name, net in frozen:
         for (k, a), b in zip(net.state_dict().items(), ours[name].state_dict().values(),
                              strict=True):  # fmt: skip
             assert torch.equal(a, b), (name, k)
@@ -219,6 +234,17 @@ def _card(model, methods, **kw):
     return scorecard(model, _x(), methods=methods, init="reset", **kw)
 
 
+def test_the_checks_themselves_see_no_change_in_the_maps_of_a_model_that_ignores_its_input():
+    model, x = IgnoresInput().eval(), _x()
+    df = checks.model_randomization(model, x, methods=["gradient"], init="reset",
+                                    measures=("spearman_abs", "ssim"))  # fmt: skip
+    steps = df[df["index"] > 0].set_index("measure")
+    assert (steps.loc["spearman_abs", "n"] == 0).all()  # zero maps have no ranks
+    assert np.allclose(steps.loc["ssim", "mean"], 1.0)  # two zero maps are identical
+    logit = checks.random_logit(model, x, methods=["gradient"], init="reset")
+    assert logit["mean"].iloc[0] == pytest.approx(1.0)
+
+
 def test_a_model_that_ignores_its_input_fails_every_check_for_every_method():
     methods = ["gradient", "gradient_input", "integrated_gradients", "guided_backprop",
                "smoothgrad", "occlusion", "gradcam"]  # fmt: skip
@@ -240,10 +266,172 @@ def test_scorecard_leaves_a_cell_empty_only_with_a_reason():
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.ReLU(), nn.Linear(16, 10)).eval()
     card = _card(mlp, ["gradient", "gradcam", "pattern_net"])
     empty = card[card["passes"].isna()]
-    assert not empty.empty and (empty["note"] != "").all()
-    assert set(empty["method"]) == {"gradcam", "pattern_net"} | (
-        {"gradient"} if "data randomisation" in set(empty["check"]) else set()
-    )
-    assert set(empty[empty["method"] == "gradient"]["check"]) <= {"data randomisation"}
+    assert (empty["note"] != "").all()
+    # GradCAM has no convolution, PatternNet no training inputs, nobody a random-label model
+    assert set(empty["method"]) == {"gradcam", "pattern_net", "gradient"}
+    assert set(empty[empty["method"] == "gradient"]["check"]) == {"data randomisation"}
     filled = card[card["passes"].notna()]
     assert (filled["n"] > 0).all()
+
+
+# --- contracts the review asked for --------------------------------------------------------
+
+
+class WithBatchNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, 3, padding=1)
+        self.bn = nn.BatchNorm2d(3)
+        self.fc = nn.Linear(3 * 12 * 12, 4)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.bn(self.conv(x))).flatten(1))
+
+
+@pytest.mark.parametrize("check", ["model_randomization", "smooth_mprt", "efficient_mprt",
+                                   "random_logit", "input_invariance", "scorecard"])  # fmt: skip
+def test_a_model_in_train_mode_is_left_as_found(check):
+    torch.manual_seed(0)
+    model = WithBatchNorm().train()
+    before = _state(model)
+    kwargs = {"methods": ["gradient"]}
+    if check == "smooth_mprt":
+        kwargs["samples"] = 2
+    if check in ("model_randomization", "smooth_mprt", "efficient_mprt", "random_logit",
+                 "scorecard"):  # fmt: skip
+        kwargs["init"] = "reset"
+    getattr(checks, check)(model, _x(), **kwargs)
+    assert model.training and all(m.training for m in model.modules())
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_a_normalisation_layer_is_redrawn_with_the_layer_before_it():
+    steps = steps_of(WithBatchNorm(), _x())
+    assert [(s.name, s.modules) for s in steps] == [("conv", ("conv", "bn")), ("fc", ("fc",))]
+
+
+class Token(nn.Module):
+    """Root parameters (a token) and a layer whose weights are used functionally."""
+
+    def __init__(self):
+        super().__init__()
+        self.token = nn.Parameter(torch.zeros(1, 144))
+        self.attn = nn.MultiheadAttention(144, 1, batch_first=True)
+        self.fc = nn.Linear(144, 3)
+
+    def forward(self, x):
+        seq = torch.cat([self.token.expand(len(x), 1, -1), x.flatten(1)[:, None]], 1)
+        return self.fc(self.attn(seq, seq, seq)[0][:, 0])
+
+
+def test_forward_order_places_containers_where_they_start_and_keeps_functional_weights():
+    order = checks.forward_order(Token(), _x())
+    assert order == ["", "attn", "attn.out_proj", "fc"]
+    steps = steps_of(Token(), _x())
+    assert steps[0].name == "(root)" and "attn.out_proj" in [m for s in steps for m in s.modules]
+
+
+def test_reset_draws_on_the_cpu_and_leaves_the_global_generator_alone():
+    model = _cnn()
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = dict(randomized_models(model, steps_of(model, _x()), init="reset", seed=4))
+    assert torch.equal(torch.get_rng_state(), state)
+    b = dict(randomized_models(model, steps_of(model, _x()), init="reset", seed=4))
+    assert torch.equal(a["0"][0].weight, b["0"][0].weight)
+
+
+def test_propagation_methods_on_a_model_they_cannot_read_are_named_not_applicable():
+    df = checks.model_randomization(Late().eval(), _x(), methods=["lrp_epsilon", "dasp"],
+                                    init="reset")  # fmt: skip
+    assert (df["n"] == 0).all() and df["note"].str.contains("sequential").all()
+
+
+def test_scorecard_on_flat_inputs_leaves_the_image_shifts_empty():
+    mlp = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 3)).eval()
+    x = torch.rand(5, 20, generator=torch.Generator().manual_seed(0))
+    card = scorecard(mlp, x, methods=["gradient"], init="reset")
+    shifts = card.set_index("check")
+    for check in ("checkerboard shift", "cat shift"):
+        assert shifts.loc[check, "passes"] is None and "images" in shifts.loc[check, "note"]
+    assert shifts.loc["constant shift", "passes"] is True  # the gradient is invariant
+    assert shifts.loc["cascading randomisation", "n"] == 5
+
+
+def test_per_image_shifts_compare_the_same_noise():
+    model, x = _cnn(), _x(4)
+    per_image = torch.full((4, 1, 12, 12), -1.0)
+    for shift in (-1.0, per_image):
+        df = checks.input_invariance(model, x, methods={"sg": ("smoothgrad", {"samples": 3})},
+                                     shift=shift)  # fmt: skip
+        assert df["mean"].iloc[0] < 1e-5 and df["null_mean"].iloc[0] < 1e-6
+
+
+def _padded(padding):
+    torch.manual_seed(2)
+    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=padding), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(3 * (12 + 2 * padding - 2) ** 2, 4)).double().eval()  # fmt: skip
+
+
+def test_lrp_reads_the_position_dependent_compensation():
+    """Network 2 with a bias map (padding) and with the same compensation folded into a
+    per-channel bias (no padding) compute the same LRP; and the bias map is what LRP reads."""
+    x = _x().double()
+    net2 = checks.compensated(_padded(0), x, torch.full((1, 12, 12), -1.0, dtype=torch.float64))
+    assert not checks.input_invariance.__globals__["position_dependent"](net2)
+    layer = net2[0]
+    mapped = copy.deepcopy(net2)
+    mapped[0].__class__ = checks.input_invariance.__globals__["CompensatedConv2d"]
+    delta = layer.bias.detach().view(1, -1, 1, 1).expand(1, 3, 10, 10) - _padded(0)[
+        0
+    ].bias.detach().view(1, -1, 1, 1)
+    mapped[0].register_buffer("offset", -delta.clone())
+    with torch.no_grad():
+        mapped[0].bias.copy_(_padded(0)[0].bias)
+    for name in ("lrp_0", "lrp_epsilon", "lrp_gamma", "lrp_composite"):
+        a = attribute(name, net2, x - 1.0, torch.tensor([0, 1, 2, 3, 0, 1]))
+        b = attribute(name, mapped, x - 1.0, torch.tensor([0, 1, 2, 3, 0, 1]))
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_pattern_attribution_is_invariant_where_a_bias_compensates_and_named_where_not():
+    x = _x().double()
+    fit = torch.rand(
+        200, 1, 12, 12, generator=torch.Generator().manual_seed(5), dtype=torch.float64
+    )
+    for padding in (0, 1):
+        card = scorecard(_padded(padding), x, methods=["pattern_attribution"], init="reset",
+                         fit_inputs=fit, checks=("constant shift",)).iloc[0]  # fmt: skip
+        if padding == 0:  # Kindermans et al.: PatternAttribution survives the constant shift
+            assert card["passes"] is not None and bool(card["passes"]) and card["score"] < 1e-6
+        else:
+            assert card["passes"] is None and "per-channel bias" in card["note"]
+
+
+def test_deep_taylor_with_the_pattern_root_gets_its_patterns():
+    x = _x().double()
+    fit = torch.rand(
+        100, 1, 12, 12, generator=torch.Generator().manual_seed(5), dtype=torch.float64
+    )
+    methods = {"dtd_pattern": ("deep_taylor", {"root": "pattern"})}
+    card = scorecard(_padded(0), x, methods=methods, init="reset", fit_inputs=fit,
+                     checks=("cascading randomisation",))  # fmt: skip
+    assert card["n"].iloc[0] == len(x)
+    bare = scorecard(_padded(0), x, methods=methods, init="reset",
+                     checks=("cascading randomisation",))  # fmt: skip
+    assert bare["passes"].iloc[0] is None and "fit_inputs" in bare["note"].iloc[0]
+
+
+def test_smooth_mprt_gives_every_model_the_same_noisy_inputs():
+    seen = []
+
+    def record(model, x, target):
+        seen.append(x.clone())
+        return attribute("gradient", model, x, target)
+
+    checks.smooth_mprt(_cnn(), _x(3), methods={"g": record}, samples=2, init="reset",
+                       null=False)  # fmt: skip
+    # 3 models (original + 2 steps) x 2 noisy copies: the same 2 inputs for every model
+    assert len(seen) == 6
+    for i in range(2, 6):
+        assert torch.equal(seen[i], seen[i % 2])

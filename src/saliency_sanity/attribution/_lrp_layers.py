@@ -88,10 +88,23 @@ def record(layers: Layers, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.T
 
 
 def forward(layer: nn.Module, a: torch.Tensor, weight: torch.Tensor, bias=None) -> torch.Tensor:
-    """``layer``'s linear map applied to ``a`` with the given (possibly modified) parameters."""
+    """``layer``'s linear map applied to ``a`` with the given (possibly modified) parameters.
+    A conv's ``bias`` is per channel (C,) or, for a bias that depends on the position (network 2
+    of an exact input-shift compensation, :func:`bias_of`), a map (1, C, H, W)."""
     if isinstance(layer, nn.Linear):
         return F.linear(a, weight, bias)
+    if bias is not None and bias.dim() > 1:
+        out = F.conv2d(a, weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
+        return out + bias
     return F.conv2d(a, weight, bias, layer.stride, layer.padding, layer.dilation, layer.groups)
+
+
+def bias_of(layer: nn.Module, weight: torch.Tensor) -> torch.Tensor:
+    """The layer's bias (zeros without one); minus the layer's ``offset`` map where it has one
+    (``saliency_sanity.checks.input_invariance.CompensatedConv2d``): then (1, C, H, W)."""
+    b = layer.bias.detach() if layer.bias is not None else torch.zeros(weight.shape[0]).to(weight)
+    offset = getattr(layer, "offset", None)
+    return b if offset is None else b.view(1, -1, 1, 1) - offset.detach()
 
 
 def transpose(layer: nn.Module, s: torch.Tensor, weight: torch.Tensor, in_shape) -> torch.Tensor:

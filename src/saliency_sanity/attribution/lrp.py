@@ -52,8 +52,7 @@ Composite = Callable[[str, nn.Module, int], Rule]
 
 def _params(layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     w = layer.weight.detach()
-    b = layer.bias.detach() if layer.bias is not None else torch.zeros(w.shape[0]).to(w)
-    return w, b
+    return w, L.bias_of(layer, w)
 
 
 def epsilon_rule(layer, a, r, epsilon: float = 1e-6, relative: bool = False) -> torch.Tensor:

@@ -19,9 +19,9 @@ from torch import nn
 from saliency_sanity.checks import _tidy
 from saliency_sanity.checks.layers import InitFn, steps_of, untrained_copies
 from saliency_sanity.checks.measures import DEFAULT, check_measures, compare, not_applicable
+from saliency_sanity.checks.methods import eval_copy, targets_for
 from saliency_sanity.checks.methods import not_applicable as method_not_applicable
 from saliency_sanity.checks.methods import specs as method_specs
-from saliency_sanity.checks.methods import targets_for
 from saliency_sanity.checks.parameter import NULL_SEEDS
 
 
@@ -45,6 +45,7 @@ def data_randomization(
         raise ValueError("model and model_random_labels must have the same architecture")
     specs = method_specs(methods)
     measures = check_measures(measures)
+    model, model_random_labels = eval_copy(model), eval_copy(model_random_labels)
     copies = []
     if null:
         copies = untrained_copies(model, steps_of(model, x), init=init, seeds=null_seeds)

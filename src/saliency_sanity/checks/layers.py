@@ -10,8 +10,10 @@ explicit here:
   modules (modules that hold parameters themselves), in **forward-execution order**, found with
   one forward pass and hooks that are removed afterwards. Registration order (Quantus' choice)
   differs from execution order whenever a module is defined before it is used, and counts
-  modules that never run. ``block_depth`` groups modules by their name prefix into blocks
-  (``block_depth=1``: ``layer1.0.conv1`` and ``layer1.1.bn2`` form the step ``layer1``).
+  modules that never run. A normalisation layer (BatchNorm, LayerNorm, GroupNorm) is re-drawn
+  with the layer before it, not as a step of its own (Quantus counts it as one).
+  ``block_depth`` groups modules by their name prefix into blocks (``block_depth=1``:
+  ``layer1.0.conv1`` and ``layer1.1.bn2`` form the step ``layer1``).
 * **Which distribution** (``init``): ``"training"`` is the layer's own initialiser where the
   model declares one (``init_layer``), as the original sanity-checks code does, otherwise
   PyTorch's ``reset_parameters``; ``"reset"`` is always ``reset_parameters`` (Quantus' choice);
@@ -38,18 +40,27 @@ from torch import nn
 from saliency_sanity.randomization import ORIGINAL, layer_generator, layer_seed
 
 INITS = ("training", "reset", "shuffle")
+#: normalisation layers: re-drawn in one step with the parametrised layer before them
+NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 ORDERS = ("cascading", "independent")
 DIRECTIONS = ("top_down", "bottom_up")
 
+#: a user's re-draw: ``init(module, name, seed)`` changes the named module in place; it gets
+#: the base seed (derive per-layer seeds from ``name`` if wanted; Quantus' seeding needs the base)
 InitFn = Callable[[nn.Module, str, int], None]
 
 
 @dataclass(frozen=True)
 class Step:
-    """One randomisation step: its name and the modules (qualified names) it re-draws."""
+    """One randomisation step: its name and the modules (qualified names) it re-draws.
+
+    ``recurse``: a module's own parameters and those of every descendant (a named layer or
+    block); False for the steps :func:`forward_order` finds, which hold only the parameters of
+    the module itself (its parametrised children are steps of their own)."""
 
     name: str
     modules: tuple[str, ...]
+    recurse: bool = True
 
 
 def declares_order(model: nn.Module) -> bool:
@@ -63,19 +74,22 @@ def _own_parameters(module: nn.Module) -> bool:
 
 def forward_order(model: nn.Module, x: torch.Tensor) -> list[str]:
     """Qualified names of the parametrised modules of ``model`` in the order a forward pass on
-    ``x[:1]`` first calls them (modules that never run are left out). Hooks are removed, the
-    model's mode is restored."""
+    ``x[:1]`` first calls them (forward pre-hooks, so a container is placed where it starts).
+    Hooks are removed and the model's modes restored. A parametrised module that never runs
+    itself (its weights used functionally, e.g. ``nn.MultiheadAttention.out_proj``) follows its
+    nearest ancestor that ran; one with no such ancestor is listed last. The root module's own
+    parameters (a class token, say) appear under the name ``""``."""
     order: list[str] = []
     handles = []
-    for name, module in model.named_modules():
-        if _own_parameters(module):
+    owners = {name: m for name, m in model.named_modules() if _own_parameters(m)}
+    for name, module in owners.items():
 
-            def hook(_m, _i, _o, name=name):
-                if name not in order:
-                    order.append(name)
+        def hook(_m, _args, name=name):
+            if name not in order:
+                order.append(name)
 
-            handles.append(module.register_forward_hook(hook))
-    was_training = model.training
+        handles.append(module.register_forward_pre_hook(hook))
+    modes = [(m, m.training) for m in model.modules()]
     try:
         model.eval()
         with torch.no_grad():
@@ -83,10 +97,37 @@ def forward_order(model: nn.Module, x: torch.Tensor) -> list[str]:
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
+        for module, mode in modes:
+            module.train(mode)
     if not order:
         raise ValueError(f"{type(model).__name__} has no parametrised module that runs")
+    for name in [n for n in owners if n not in order and _used(model, owners[n], x)]:
+        parents = [p for p in order if p and name.startswith(p + ".")] or (
+            [""] if "" in order else []
+        )
+        if parents:
+            order.insert(order.index(max(parents, key=len)) + 1, name)
+        else:
+            order.append(name)
     return order
+
+
+def _used(model: nn.Module, module: nn.Module, x: torch.Tensor) -> bool:
+    """Whether the output depends on ``module``'s own parameters although ``module`` never runs
+    (its weights used functionally by a parent): one backward of the summed logits."""
+    params = [p for p in module.parameters(recurse=False) if p.requires_grad]
+    if not params:
+        return False
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        with torch.enable_grad():
+            out = model(x[:1])
+            grads = torch.autograd.grad(out.sum(), params, allow_unused=True)
+    finally:
+        for m, mode in modes:
+            m.train(mode)
+    return any(g is not None for g in grads)
 
 
 def _block(name: str, depth: int | None) -> str:
@@ -107,13 +148,22 @@ def steps_of(
     """
     if block_depth is not None and block_depth < 1:
         raise ValueError(f"block_depth must be a positive number of name parts, got {block_depth}")
+    if block_depth is not None and (layers is not None or declares_order(model)):
+        raise ValueError(
+            "block_depth groups the modules found in forward order; it cannot be combined with "
+            "layers= or a model that declares its layer_order"
+        )
     if layers is None and declares_order(model):
         return [Step(name, (name,)) for name in reversed(tuple(model.layer_order))]
     if layers is None:
         blocks: dict[str, list[str]] = {}
         for name in forward_order(model, x):
-            blocks.setdefault(_block(name, block_depth), []).append(name)
-        return [Step(block, tuple(names)) for block, names in blocks.items()]
+            key = _block(name, block_depth)
+            if block_depth is None and blocks and isinstance(model.get_submodule(name), NORMS):
+                key = list(blocks)[-1]  # a normalisation belongs to the layer before it
+            blocks.setdefault(key, []).append(name)
+        return [Step(block or "(root)", tuple(names), recurse=False)
+                for block, names in blocks.items()]  # fmt: skip
     known = dict(model.named_modules())
     steps = []
     for item in layers:
@@ -130,38 +180,51 @@ def steps_of(
     return steps
 
 
-def _targets(module: nn.Module) -> list[nn.Module]:
-    """The module itself when it holds parameters, else every descendant that does (a block)."""
-    if _own_parameters(module):
+def _targets(module: nn.Module, recurse: bool) -> list[nn.Module]:
+    """The modules whose own parameters a step re-draws: the module (if it holds any) and, for
+    a named layer or block, every descendant that does."""
+    if not recurse:
         return [module]
     return [m for m in module.modules() if _own_parameters(m)]
 
 
-def _reset(module: nn.Module, name: str, seed: int) -> None:
-    targets = _targets(module)
+def _reset(module: nn.Module, name: str, seed: int, recurse: bool = True) -> None:
+    """PyTorch's ``reset_parameters`` drawn on a CPU copy from the CPU generator seeded with
+    ``seed`` (the same weights on every device; no global generator is left changed), then
+    copied into the module (parameters and buffers, e.g. BatchNorm's running statistics)."""
+    targets = _targets(module, recurse)
     missing = [type(m).__name__ for m in targets if not hasattr(m, "reset_parameters")]
     if missing:
         raise ValueError(f"module {name!r} holds parameters in {missing} without reset_parameters")
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(int(seed))
         for target in targets:
-            target.reset_parameters()
+            cpu = copy.deepcopy(target).cpu()
+            cpu.reset_parameters()
+            with torch.no_grad():
+                for dst, src in zip(target.parameters(recurse=False),
+                                    cpu.parameters(recurse=False), strict=True):  # fmt: skip
+                    dst.copy_(src)
+                for dst, src in zip(target.buffers(recurse=False), cpu.buffers(recurse=False),
+                                    strict=True):  # fmt: skip
+                    dst.copy_(src)
 
 
 @torch.no_grad()
-def _shuffle(module: nn.Module, name: str, seed: int) -> None:
-    gen = torch.Generator().manual_seed(seed)
-    for target in _targets(module):
+def _shuffle(module: nn.Module, name: str, seed: int, recurse: bool = True) -> None:
+    gen = torch.Generator().manual_seed(int(seed))
+    for target in _targets(module, recurse):
         for p in target.parameters(recurse=False):
             perm = torch.randperm(p.numel(), generator=gen).to(p.device)
             p.copy_(p.reshape(-1)[perm].reshape(p.shape))
 
 
-def init_function(init: str | InitFn, model: nn.Module) -> Callable[[nn.Module, str, int], None]:
-    """``init`` as a function ``(model_copy, step_module_name, seed) -> None`` acting in place."""
+def init_function(init: str | InitFn, model: nn.Module) -> Callable[..., None]:
+    """``init`` as a function ``(model_copy, module_name, seed, recurse) -> None`` acting in
+    place (``recurse``: see :class:`Step`)."""
     if callable(init):
 
-        def custom(net, name, seed):
+        def custom(net, name, seed, recurse=True):
             init(_module(net, name), name, seed)
 
         return custom
@@ -169,11 +232,11 @@ def init_function(init: str | InitFn, model: nn.Module) -> Callable[[nn.Module, 
         raise ValueError(f"init must be one of {INITS} or a callable, got {init!r}")
     if init == "training" and declares_order(model):
 
-        def training(net, name, seed):
+        def training(net, name, seed, recurse=True):
             if name in net.layer_order:
                 net.init_layer(name, layer_generator(seed, name))
             else:
-                _reset(_module(net, name), name, layer_seed(seed, name))
+                _reset(_module(net, name), name, layer_seed(seed, name), recurse)
 
         return training
     if init == "training":
@@ -184,8 +247,8 @@ def init_function(init: str | InitFn, model: nn.Module) -> Callable[[nn.Module, 
         )
     draw = _shuffle if init == "shuffle" else _reset
 
-    def generic(net, name, seed):
-        draw(_module(net, name), name, layer_seed(seed, name))
+    def generic(net, name, seed, recurse=True):
+        draw(_module(net, name), name, layer_seed(seed, name), recurse)
 
     return generic
 
@@ -231,7 +294,7 @@ def randomized_models(
     for step in sequence:
         net = _eval_copy(current if order == "cascading" else model)
         for name in step.modules:
-            draw(net, name, seed)
+            draw(net, name, seed, step.recurse)
         current = net
         yield step.name, net
 
@@ -254,6 +317,6 @@ def untrained_copies(
         net = _eval_copy(model)
         for step in steps:
             for name in step.modules:
-                draw(net, name, int(seed))
+                draw(net, name, int(seed), step.recurse)
         copies.append(net)
     return copies

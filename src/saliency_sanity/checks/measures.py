@@ -40,7 +40,7 @@ MEASURES: dict[str, Measure] = {
     "ssim_1d": _ssim_1d,
 }
 
-#: measures that need 2-D maps (N, H, W) or (N, C, H, W) of at least 11 x 11 pixels
+#: measures that need image maps (N, C, H, W) of at least 11 x 11 pixels
 SPATIAL = ("ssim", "ssim_signed", "hog")
 #: the sign-free measures: for maps that are non-negative by construction (VarGrad, GradCAM)
 #: the signed Spearman equals the absolute one
@@ -58,8 +58,8 @@ def check_measures(measures) -> tuple[str, ...]:
 
 def not_applicable(measure: str, shape: tuple[int, ...]) -> str | None:
     """Why ``measure`` cannot compare maps of ``shape`` (N, ...), or None when it can."""
-    if measure in SPATIAL and (len(shape) not in (3, 4) or min(shape[-2:]) < 11):
-        return f"{measure} needs 2-D maps of at least 11x11 pixels, the maps are {shape[1:]}"
+    if measure in SPATIAL and (len(shape) != 4 or min(shape[-2:]) < 11):
+        return f"{measure} needs image maps (N, C, H, W), H, W >= 11; the maps are {shape[1:]}"
     return None
 
 

@@ -84,6 +84,31 @@ def _base(name: str) -> str:
     return name.removeprefix("competitive_")
 
 
+#: methods that read the layers' weights themselves (propagation rules, DASP's probabilistic
+#: network, the patterns): they need a sequential model (saliency_sanity.attribution._lrp_layers)
+PROPAGATION = ("lrp_0", "lrp_epsilon", "lrp_gamma", "lrp_alpha_beta", "lrp_composite",
+               "deep_taylor", "dasp", "pattern_net", "pattern_attribution")  # fmt: skip
+
+
+def uses_patterns(spec: Spec) -> bool:
+    """PatternNet, PatternAttribution and Deep Taylor with the pattern root point."""
+    from saliency_sanity.attribution.deep_taylor import ROOTS
+
+    base = _base(spec.name or "")
+    params = {**METHODS[spec.name].defaults, **(spec.params or {})} if spec.name else {}
+    return base in ("pattern_net", "pattern_attribution") or (
+        base == "deep_taylor" and params.get("root") == ROOTS[1]
+    )
+
+
+def eval_copy(model: nn.Module) -> nn.Module:
+    """A deep copy in eval mode: a check never runs (or changes) the caller's model, whatever
+    its mode (dropout, batch-norm statistics)."""
+    import copy
+
+    return copy.deepcopy(model).eval()
+
+
 def not_applicable(spec: Spec, model: nn.Module) -> str | None:
     """Why ``spec`` cannot explain ``model`` at all, or None. The reasons are structural (the
     method needs a layer the model lacks, or data it was not given); a method that fails for any
@@ -103,10 +128,14 @@ def not_applicable(spec: Spec, model: nn.Module) -> str | None:
             linear_layer(model)
         except ValueError:
             return "the exact linear decomposition needs a model that is one Linear layer"
-    uses_patterns = base in ("pattern_net", "pattern_attribution") or (
-        base == "deep_taylor" and params.get("root") == "patterns"
-    )
-    if uses_patterns and params.get("patterns") is None:
+    if base in PROPAGATION:
+        from saliency_sanity.attribution._lrp_layers import sequential_layers
+
+        try:
+            sequential_layers(model)
+        except ValueError as err:
+            return f"reads the layers one by one: {err}"
+    if uses_patterns(spec) and params.get("patterns") is None:
         return "needs patterns fitted on training inputs (pass fit_inputs=)"
     return None
 

@@ -40,7 +40,7 @@ from saliency_sanity.checks.layers import (
     untrained_copies,
 )
 from saliency_sanity.checks.measures import DEFAULT, check_measures, compare, not_applicable
-from saliency_sanity.checks.methods import Spec, targets_for
+from saliency_sanity.checks.methods import Spec, eval_copy, targets_for
 from saliency_sanity.checks.methods import not_applicable as method_not_applicable
 from saliency_sanity.checks.methods import specs as method_specs
 
@@ -265,9 +265,11 @@ def efficient_mprt(
     The null (``null_mean``) is the same rise from an untrained copy to a second, independent
     one: what the score is when neither network was trained (about 0).
     """
+    model = eval_copy(model)
     specs, reasons = _applicable(method_specs(methods), model)
     steps = steps_of(model, x, layers, block_depth)
-    *_, (_, full) = randomized_models(model, steps, init=init, seed=seed)
+    # every step re-drawn with the layer seeds of `seed`: the last cascading step's model
+    (full,) = untrained_copies(model, steps, init=init, seeds=[seed])
     copy_a, copy_b = untrained_copies(model, steps, init=init, seeds=null_seeds)
     rows = []
     for spec in specs:

@@ -23,9 +23,9 @@ from torch import nn
 from saliency_sanity.checks import _tidy
 from saliency_sanity.checks.layers import InitFn, steps_of, untrained_copies
 from saliency_sanity.checks.measures import check_measures, compare, not_applicable
+from saliency_sanity.checks.methods import eval_copy, targets_for
 from saliency_sanity.checks.methods import not_applicable as method_not_applicable
 from saliency_sanity.checks.methods import specs as method_specs
-from saliency_sanity.checks.methods import targets_for
 from saliency_sanity.checks.parameter import NULL_SEEDS
 
 
@@ -53,10 +53,12 @@ def random_logit(
 ) -> pd.DataFrame:
     """Similarity between the map of ``target`` (None: the prediction) and the map of a random
     other class (:func:`other_class`), per method and measure (tidy rows, step ``"random
-    logit"``). The null: the same measure between the maps of two independently initialised,
-    untrained copies for the same classes (the architecture prior)."""
+    logit"``). The null: the same measure between the map of each untrained copy's predicted
+    class and of a random other class, over two independently initialised copies: how
+    class-specific a map is when the network has learnt no class."""
     specs = method_specs(methods)
     measures = check_measures(measures)
+    model = eval_copy(model)
     target = targets_for(model, x, target)
     with torch.no_grad():
         classes = model(x[:1]).shape[1]
@@ -72,11 +74,15 @@ def random_logit(
             continue
         own = spec.explain(model, x, target).double().cpu().numpy()
         other = spec.explain(model, x, off).double().cpu().numpy()
-        null_maps = [spec.explain(c, x, target).double().cpu().numpy() for c in copies]
+        null_pairs = [(spec.explain(c, x, t).double().cpu().numpy(),
+                       spec.explain(c, x, other_class(t, classes, seed)).double().cpu().numpy())
+                      for c in copies for t in [targets_for(c, x, None)]]  # fmt: skip
         for measure in measures:
             reason = not_applicable(measure, own.shape)
             values = None if reason else compare(measure, own, other)
-            nul = compare(measure, *null_maps) if copies and not reason else None
+            nul = None
+            if copies and not reason:
+                nul = np.concatenate([compare(measure, a, b) for a, b in null_pairs])
             rows.append(_tidy.row("random_logit", spec.label, "random logit", 1, measure,
                                   values, nul, reason or ""))  # fmt: skip
     return _tidy.frame(rows, seed=seed)

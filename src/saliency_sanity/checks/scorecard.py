@@ -19,6 +19,7 @@ random-label model was given, ...), with the reason in ``note``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ from tqdm.auto import tqdm
 from saliency_sanity import shifts
 from saliency_sanity.checks.data_randomization import data_randomization
 from saliency_sanity.checks.input_invariance import first_layer, input_invariance
-from saliency_sanity.checks.methods import PerModel, Spec
+from saliency_sanity.checks.methods import PerModel, Spec, eval_copy, uses_patterns
 from saliency_sanity.checks.methods import specs as method_specs
 from saliency_sanity.checks.parameter import model_randomization
 from saliency_sanity.checks.random_logit import random_logit
@@ -105,23 +106,21 @@ def with_patterns(methods, fit_inputs: torch.Tensor | None) -> list[Spec]:
     depend on the weights, so each randomised model needs its own)."""
     from saliency_sanity.attribution import fit_patterns
 
-    fitted: dict[int, tuple[nn.Module, Any]] = {}  # id -> (model, patterns); keeps the model
+    # one fit per model object, shared by the pattern methods; dropped with the model
+    fitted: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def fit(model: nn.Module):
-        if id(model) not in fitted:
+        if model not in fitted:
             data = fit_inputs.to(next(model.parameters()).device)
             shift = getattr(model, "input_shift", None)  # network 2 sees shifted inputs
             data = data if shift is None else data + shift.to(data)
-            fitted[id(model)] = (model, fit_patterns(model, data))
-        return fitted[id(model)][1]
+            fitted[model] = fit_patterns(model, data)
+        return fitted[model]
 
     out = []
     for spec in method_specs(methods):
-        base = (spec.name or "").removeprefix("competitive_")
-        uses = base in ("pattern_net", "pattern_attribution") or (
-            base == "deep_taylor" and (spec.params or {}).get("root") == "patterns"
-        )
-        if uses and fit_inputs is not None and (spec.params or {}).get("patterns") is None:
+        given = (spec.params or {}).get("patterns")
+        if uses_patterns(spec) and fit_inputs is not None and given is None:
             spec = Spec(spec.label, spec.name, {**(spec.params or {}), "patterns": PerModel(fit)})
         out.append(spec)
     return out
@@ -152,6 +151,9 @@ def scorecard(
     unknown = [c for c in checks if c not in CHECKS]
     if unknown:
         raise ValueError(f"unknown check(s) {unknown}; known: {list(CHECKS)}")
+    model = eval_copy(model)
+    if model_random_labels is not None:
+        model_random_labels = eval_copy(model_random_labels)
     specs = with_patterns(methods, fit_inputs)
     m = {s.label: (s.fn if s.fn else (s.name, s.params or {})) for s in specs}
     kw = {"methods": m, "init": init}
@@ -198,7 +200,10 @@ def _flag_constant(table, model, x, target, specs) -> pd.DataFrame:
             continue
         maps = spec.explain(model, x, t).flatten(1)
         if bool((maps.amax(1) == maps.amin(1)).all()):
-            rows = table["method"] == spec.label
+            # every cell the method has, not the checks that cannot apply (they say why)
+            rows = (table["method"] == spec.label) & (
+                table["passes"].notna() | (table["note"] == "")
+            )
             table.loc[rows, "passes"] = False
             table.loc[rows, "note"] = [f"{n}; {CONSTANT}" if n else CONSTANT
                                        for n in table.loc[rows, "note"]]  # fmt: skip
@@ -207,6 +212,9 @@ def _flag_constant(table, model, x, target, specs) -> pd.DataFrame:
 
 def _invariance(check, model, x, target, specs, methods) -> list[dict]:
     measure = "max_relative_difference"
+    if x.dim() != 4 and check != "constant shift":
+        return _empty(specs, check, measure, INVARIANCE_RULE,
+                      f"the {check} needs images (N, C, H, W), got {tuple(x.shape)}")  # fmt: skip
     if check == "cat shift":
         from saliency_sanity.checks.methods import targets_for
 
@@ -219,5 +227,8 @@ def _invariance(check, model, x, target, specs, methods) -> list[dict]:
         first_layer(model, x)
     except ValueError as err:  # the first layer is not a Linear or a Conv2d
         return _empty(specs, check, measure, INVARIANCE_RULE, str(err))
-    df = input_invariance(model, x, target, methods=methods, shift=shift, name=check)
+    try:
+        df = input_invariance(model, x, target, methods=methods, shift=shift, name=check)
+    except RuntimeError as err:  # the logits of network 2 differ: nothing to compare
+        return _empty(specs, check, measure, INVARIANCE_RULE, str(err))
     return _invariance_cells(check, df)
