@@ -61,6 +61,9 @@ def _similarity_cells(check: str, df: pd.DataFrame, measure: str, how: str) -> l
             continue
         score = steps["mean"].iloc[-1] if how == "last" else float(steps["mean"].mean())
         null = float(steps["null_mean"].iloc[-1])
+        if np.isnan(null) and not np.isnan(score):
+            note = "; ".join(filter(None, [note, "no null: the untrained copies' maps are "
+                                           "constant, so the score cannot be read"]))  # fmt: skip
         n = int(steps["n"].min())
         cells.append(_cell(method, check, measure, score, null, SIMILARITY_RULE, n, note))
     return cells

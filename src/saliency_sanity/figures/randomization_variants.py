@@ -74,7 +74,8 @@ def variants_figure(*, results, png, pdf, csv, entry) -> pd.DataFrame:
     save(draw(ranked), png, pdf)
     reference = ranked["variant"].iloc[0]
     taus = agreement(ranked, reference)
-    worst = min(taus, key=taus.get)
+    finite = {v: t for v, t in taus.items() if not np.isnan(t)}  # NaN: a row of ties
+    worst = min(finite, key=finite.get) if finite else next(iter(taus))
     n = int(ranked["n"].max())
     write_entry(
         entry, doc="beyond", name=f"randomization_variants_{r['model']}",
