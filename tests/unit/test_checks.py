@@ -435,3 +435,32 @@ def test_smooth_mprt_gives_every_model_the_same_noisy_inputs():
     assert len(seen) == 6
     for i in range(2, 6):
         assert torch.equal(seen[i], seen[i % 2])
+
+
+def test_shared_maps_reuse_only_identical_computations():
+    from saliency_sanity.checks.methods import shared_maps, specs
+
+    model, x = _cnn(), _x()
+    (spec,) = specs(["smoothgrad"])
+    t = torch.zeros(len(x), dtype=torch.long)
+    with shared_maps():
+        a = spec.explain(model, x, t)
+        assert torch.equal(spec.explain(copy.deepcopy(model), x, t), a)  # same weights: reused
+        other = copy.deepcopy(model)
+        with torch.no_grad():
+            other[0].weight.add_(1.0)
+        assert not torch.equal(spec.explain(other, x, t), a)  # other weights: computed
+        assert not torch.equal(spec.explain(model, x + 0.1, t), a)  # other inputs: computed
+
+
+def test_the_scorecard_cells_equal_the_checks_run_alone():
+    model, x = _cnn(), _x()
+    card = scorecard(model, x, methods=["gradient", "smoothgrad"], init="reset",
+                     checks=("cascading randomisation", "random logit"))  # fmt: skip
+    alone = checks.model_randomization(model, x, methods=["gradient", "smoothgrad"],
+                                       init="reset", measures=("spearman_abs",))  # fmt: skip
+    last = alone[alone["index"] == alone["index"].max()].set_index("method")
+    cells = card[card["check"] == "cascading randomisation"].set_index("method")
+    for m in ("gradient", "smoothgrad"):
+        assert cells.loc[m, "score"] == pytest.approx(last.loc[m, "mean"], abs=1e-12)
+        assert cells.loc[m, "null"] == pytest.approx(last.loc[m, "null_mean"], abs=1e-12)

@@ -14,7 +14,11 @@ randomisation step (kindermans2017, Sec. 5).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import contextvars
+import hashlib
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +37,37 @@ class PerModel:
     fn: Callable[[nn.Module], Any]
 
 
+#: the maps already computed inside :func:`shared_maps` (None outside it)
+_SHARED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("shared_maps", default=None)
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def shared_maps() -> Iterator[None]:
+    """Inside this block a method's maps are computed once per (method, network, inputs,
+    targets) and reused: the scorecard's checks explain the same trained network, the same
+    untrained copies and the same images many times. Networks are told apart by a digest of
+    their parameters and buffers, inputs and targets by their bytes, so a reuse is exact."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _fingerprint(model: nn.Module) -> int:
+    from saliency_sanity.attribution.reference import model_fingerprint
+
+    if model not in _FINGERPRINTS:
+        _FINGERPRINTS[model] = model_fingerprint(model)
+    return _FINGERPRINTS[model]
+
+
+def _digest(t: torch.Tensor) -> str:
+    data = t.detach().cpu().contiguous()
+    return f"{tuple(t.shape)}{t.dtype}" + hashlib.sha256(data.numpy().tobytes()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Spec:
     """One method of a check: a registered ``name`` with ``params``, or a user's ``fn``."""
@@ -44,6 +79,16 @@ class Spec:
 
     def explain(self, model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Maps (N, ...) of this method for ``model`` on ``x`` and ``target`` (detached)."""
+        shared = _SHARED.get()
+        if shared is None:
+            return self._explain(model, x, target)
+        method = (self.label, self.name, repr(sorted((self.params or {}).items())), self.fn)
+        key = (method, _fingerprint(model), _digest(x), _digest(torch.as_tensor(target)))
+        if key not in shared:
+            shared[key] = self._explain(model, x, target)
+        return shared[key].clone()
+
+    def _explain(self, model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.fn is not None:
             maps = self.fn(model, x, target)
             if tuple(maps.shape) != tuple(x.shape):

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from saliency_sanity import shifts
 from saliency_sanity.checks.data_randomization import data_randomization
 from saliency_sanity.checks.input_invariance import first_layer, input_invariance
-from saliency_sanity.checks.methods import PerModel, Spec, eval_copy, uses_patterns
+from saliency_sanity.checks.methods import PerModel, Spec, eval_copy, shared_maps, uses_patterns
 from saliency_sanity.checks.methods import specs as method_specs
 from saliency_sanity.checks.parameter import model_randomization
 from saliency_sanity.checks.random_logit import random_logit
@@ -162,28 +162,30 @@ def scorecard(
     kw = {"methods": m, "init": init}
     cells: list[dict] = []
     bar = tqdm(checks, desc="scorecard", disable=not progress)
-    for check in bar:
-        bar.set_postfix_str(check)
-        if check.endswith("randomisation") and check != "data randomisation":
-            order = check.split()[0]
-            df = model_randomization(model, x, target, order=order, seed=seed,
-                                     measures=(measure,), **kw)  # fmt: skip
-            how = "last" if order == "cascading" else "mean"
-            cells += _similarity_cells(check, df, measure, how)
-        elif check == "data randomisation":
-            if model_random_labels is None:
-                cells += _empty(specs, check, measure, SIMILARITY_RULE, "no random-label model")
-                continue
-            df = data_randomization(model, model_random_labels, x, target,
-                                    measures=(measure,), **kw)  # fmt: skip
-            cells += _similarity_cells(check, df, measure, "last")
-        elif check == "random logit":
-            df = random_logit(model, x, target, measures=(logit_measure,), seed=seed, **kw)
-            cells += _similarity_cells(check, df, logit_measure, "last")
-        else:
-            cells += _invariance(check, model, x, target, specs, m)
-    bar.close()
-    table = _flag_constant(pd.DataFrame(cells, columns=list(COLUMNS)), model, x, target, specs)
+    with shared_maps():
+        for check in bar:
+            bar.set_postfix_str(check)
+            if check.endswith("randomisation") and check != "data randomisation":
+                order = check.split()[0]
+                df = model_randomization(model, x, target, order=order, seed=seed,
+                                         measures=(measure,), **kw)  # fmt: skip
+                how = "last" if order == "cascading" else "mean"
+                cells += _similarity_cells(check, df, measure, how)
+            elif check == "data randomisation":
+                if model_random_labels is None:
+                    cells += _empty(specs, check, measure, SIMILARITY_RULE, "no random-label model")
+                    continue
+                df = data_randomization(model, model_random_labels, x, target,
+                                        measures=(measure,), **kw)  # fmt: skip
+                cells += _similarity_cells(check, df, measure, "last")
+            elif check == "random logit":
+                df = random_logit(model, x, target, measures=(logit_measure,), seed=seed, **kw)
+                cells += _similarity_cells(check, df, logit_measure, "last")
+            else:
+                cells += _invariance(check, model, x, target, specs, m)
+        bar.close()
+        table = _flag_constant(pd.DataFrame(cells, columns=list(COLUMNS)), model, x, target,
+                               specs)  # fmt: skip
     table.attrs.update(measure=measure, logit_measure=logit_measure, init=init, seed=seed)
     return table
 

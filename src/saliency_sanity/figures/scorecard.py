@@ -64,6 +64,11 @@ def scorecard_figure(*, results, png, pdf, csv, entry) -> pd.DataFrame:
     details = f"Model: {r['model']} (MNIST), {int(images.max())} test-bed images per cell"
     if costly:
         details += f"; on fewer images (cost): {', '.join(costly)}"
+    changed = table.drop_duplicates("method").query("params != ''")
+    if len(changed):
+        details += "; settings other than the defaults (cost): " + ", ".join(
+            f"{m} {p}" for m, p in zip(changed["method"], changed["params"], strict=True)
+        )
     if not r["random_labels"]:
         details += "; no permuted-label model in this config, so no data-randomisation column"
     counts = [f"{c}: {k} of {(filled['check'] == c).sum()} pass" for c, k in per_check.items()]
