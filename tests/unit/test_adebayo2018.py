@@ -561,3 +561,13 @@ def test_the_edge_detector_identity_holds_when_its_maps_are_identical():
         edge, broken = (claims["adebayo2018." + metric.format(m)] for m in values)
         assert edge.kind == "identity" and edge.holds is True
         assert broken.holds is False  # an edge detector that depended on the weights
+
+
+def test_a_claim_within_two_standard_errors_of_its_threshold_says_it_is_borderline():
+    from saliency_sanity.figures.adebayo2018 import borderline
+
+    # threshold 0.4738, standard error 0.01: 0.4741 is 0.03 SE away, 0.52 is 4.6 SE away
+    assert "borderline" in borderline(0.4741, 0.4738, 0.01)
+    assert "0.020" in borderline(0.4741, 0.4738, 0.01)  # two standard errors, printed
+    assert borderline(0.52, 0.4738, 0.01) == ""
+    assert borderline(0.4741, 0.4738, float("nan")) == ""

@@ -99,6 +99,26 @@ def _value(table: pd.DataFrame, method: str, metric: str, variant: str, step=Non
     return float(rows["mean"].iloc[-1]) if len(rows) else float("nan")
 
 
+def _standard_error(table: pd.DataFrame, method: str, metric: str, variant: str, step) -> float:
+    rows = table[(table["method"] == method) & (table["metric"] == metric)
+                 & (table["variant"] == variant) & (table["step"] == step)]  # fmt: skip
+    if not {"std", "n"} <= set(rows.columns) or not len(rows) or int(rows["n"].iloc[-1]) < 2:
+        return float("nan")
+    return float(rows["std"].iloc[-1]) / float(np.sqrt(rows["n"].iloc[-1]))
+
+
+def borderline(measured: float, threshold: float, se: float) -> str:
+    """A sentence when ``measured`` lies within two standard errors (over the test-bed images)
+    of the claim's threshold: then run-to-run noise (a retrained network, another thread count)
+    can flip the verdict, and the row says so; "" otherwise."""
+    if not np.isfinite(se) or abs(measured - threshold) >= 2 * se:
+        return ""
+    return (
+        f"borderline: {measured:.3f} is within two standard errors ({2 * se:.3f}) of the "
+        f"threshold {threshold:.3f}, so the verdict can flip between runs"
+    )
+
+
 # --- claims ---------------------------------------------------------------------------------
 
 
@@ -173,6 +193,10 @@ def final_claims(table, null, result, methods, margin) -> list[Claim]:
                 # identity is "identical maps", not "more alike than the null"
                 rule, why = "measured > 0.999", "insensitive: the map never reads the weights"
             why += note
+            near = borderline(measured, nul + margin,
+                              _standard_error(table, method, metric, variant, last))  # fmt: skip
+            if near and not reference:
+                why += f"; {near}"
             view = "|map|" if variant == "abs" else "signed map"
             what = "Spearman" if metric == "spearman" else "SSIM"
             cid = (f"{DOC}.final_rank.{model}.{method}.{variant}" if metric == "spearman"
@@ -196,7 +220,10 @@ def final_claims(table, null, result, methods, margin) -> list[Claim]:
                     rule,
                     why,
                     nul,
-                    "" if reference else _failure(model, method, label, measured, nul, expected),
+                    ""
+                    if reference
+                    else _failure(model, method, label, measured, nul, expected)
+                    + (f" The row is {near}." if near else ""),
                 )
             )
     return claims  # fmt: skip
