@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -464,3 +465,20 @@ def test_the_scorecard_cells_equal_the_checks_run_alone():
     for m in ("gradient", "smoothgrad"):
         assert cells.loc[m, "score"] == pytest.approx(last.loc[m, "mean"], abs=1e-12)
         assert cells.loc[m, "null"] == pytest.approx(last.loc[m, "null_mean"], abs=1e-12)
+
+
+def test_every_empty_scorecard_cell_says_why():
+    card = _card(IgnoresInput().eval(), ["gradient", "gradcam", "linear"])
+    for _, row in card.iterrows():
+        assert row["passes"] is not None or row["note"], row.to_dict()
+    from saliency_sanity.checks.scorecard import _similarity_cells
+
+    # a method whose maps after the last step are constant on every image, and one whose
+    # untrained copies' maps are: no score / no null, and the cell says which
+    df = pd.DataFrame({"method": ["a", "a", "b", "b"], "index": [0, 1, 0, 1],
+                       "measure": ["m"] * 4, "mean": [1.0, np.nan, 1.0, 0.2],
+                       "null_mean": [0.1, 0.1, np.nan, np.nan], "n": [3, 0, 3, 3],
+                       "note": [""] * 4})  # fmt: skip
+    cells = {c["method"]: c for c in _similarity_cells("cascading", df, "m", "last")}
+    assert cells["a"]["passes"] is None and "no score" in cells["a"]["note"]
+    assert cells["b"]["passes"] is None and "no null" in cells["b"]["note"]

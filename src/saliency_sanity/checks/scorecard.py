@@ -56,12 +56,16 @@ def _similarity_cells(check: str, df: pd.DataFrame, measure: str, how: str) -> l
     for method, rows in df[df["measure"] == measure].groupby("method", sort=False):
         note = "; ".join(sorted(set(rows["note"]) - {""}))
         steps = rows[rows["index"] > 0]
+        undefined = "no score: the measure is undefined on every image (constant maps)"
         if steps.empty or steps["n"].sum() == 0:
-            cells.append(_cell(method, check, measure, np.nan, np.nan, SIMILARITY_RULE, 0, note))
+            cells.append(_cell(method, check, measure, np.nan, np.nan, SIMILARITY_RULE, 0,
+                               note or undefined))  # fmt: skip
             continue
         score = steps["mean"].iloc[-1] if how == "last" else float(steps["mean"].mean())
         null = float(steps["null_mean"].iloc[-1])
-        if np.isnan(null) and not np.isnan(score):
+        if np.isnan(score):
+            note = "; ".join(filter(None, [note, undefined]))
+        elif np.isnan(null):
             note = "; ".join(filter(None, [note, "no null: the untrained copies' maps are "
                                            "constant, so the score cannot be read"]))  # fmt: skip
         n = int(steps["n"].min())
