@@ -210,9 +210,8 @@ def _flag_constant(table, model, x, target, specs) -> pd.DataFrame:
         maps = spec.explain(model, x, t).flatten(1)
         if bool((maps.amax(1) == maps.amin(1)).all()):
             # every cell the method has, not the checks that cannot apply (they say why)
-            rows = (table["method"] == spec.label) & (
-                table["passes"].notna() | (table["note"] == "")
-            )
+            measured = table["note"].str.startswith(("no score", "no null")) | (table["note"] == "")
+            rows = (table["method"] == spec.label) & (table["passes"].notna() | measured)
             table.loc[rows, "passes"] = False
             table.loc[rows, "note"] = [f"{n}; {CONSTANT}" if n else CONSTANT
                                        for n in table.loc[rows, "note"]]  # fmt: skip
