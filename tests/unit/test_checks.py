@@ -482,3 +482,13 @@ def test_every_empty_scorecard_cell_says_why():
     cells = {c["method"]: c for c in _similarity_cells("cascading", df, "m", "last")}
     assert cells["a"]["passes"] is None and "no score" in cells["a"]["note"]
     assert cells["b"]["passes"] is None and "no null" in cells["b"]["note"]
+
+
+def test_the_design_sketch_calls_work_as_written():
+    """DESIGN.md passes the methods positionally after the target."""
+    model, x = _cnn(), _x(3)
+    assert len(checks.data_randomization(model, model, x, None, ["gradient"], init="reset"))
+    assert len(checks.input_invariance(model, x, None, ["gradient"], shift=-1.0))
+    assert len(checks.scorecard(model, x, None, ["gradient"], init="reset"))
+    with pytest.raises(ValueError, match="methods is required"):
+        checks.model_randomization(model, x)

@@ -184,8 +184,8 @@ def input_invariance(
     model: nn.Module,
     x: torch.Tensor,
     target=None,
+    methods: Sequence[str] | Mapping[str, Any] | None = None,
     *,
-    methods: Sequence[str] | Mapping[str, Any],
     shift=-1.0,
     name: str | None = None,
 ) -> pd.DataFrame:

@@ -105,6 +105,9 @@ class Spec:
 def specs(methods: Sequence[str] | Mapping[str, Any]) -> list[Spec]:
     """``methods`` (see the module docstring) as a list of :class:`Spec`; KeyError naming an
     unknown method, ValueError for an empty list."""
+    if methods is None:
+        raise ValueError("methods is required: registered names, {label: (name, params)} or "
+                         "{label: fn}")  # fmt: skip
     if isinstance(methods, str):
         methods = [methods]
     items = methods.items() if isinstance(methods, Mapping) else ((m, m) for m in methods)
