@@ -118,7 +118,7 @@ def with_patterns(methods, fit_inputs: torch.Tensor | None) -> list[Spec]:
 
     def fit(model: nn.Module):
         if model not in fitted:
-            data = fit_inputs.to(next(model.parameters()).device)
+            data = fit_inputs.to(next(model.parameters()))  # its device and dtype
             shift = getattr(model, "input_shift", None)  # network 2 sees shifted inputs
             data = data if shift is None else data + shift.to(data)
             fitted[model] = fit_patterns(model, data)
