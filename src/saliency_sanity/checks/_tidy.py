@@ -34,6 +34,11 @@ def row(
             "note": note}  # fmt: skip
 
 
+def not_applicable(check: str, method: str, measures, reason: str) -> list[dict]:
+    """The empty rows (one per measure) of a method that cannot explain the model, with why."""
+    return [row(check, method, "", 0, m, None, note=reason) for m in measures]
+
+
 def frame(rows: Sequence[Mapping], **attrs) -> pd.DataFrame:
     """The rows as a DataFrame with :data:`COLUMNS`; ``attrs`` (the check's settings) go to
     ``DataFrame.attrs``."""

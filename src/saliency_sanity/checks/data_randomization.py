@@ -19,10 +19,10 @@ from torch import nn
 from saliency_sanity.checks import _tidy
 from saliency_sanity.checks.layers import InitFn, steps_of, untrained_copies
 from saliency_sanity.checks.measures import DEFAULT, check_measures, compare, not_applicable
-from saliency_sanity.checks.methods import eval_copy, targets_for
+from saliency_sanity.checks.methods import eval_copy
 from saliency_sanity.checks.methods import not_applicable as method_not_applicable
 from saliency_sanity.checks.methods import specs as method_specs
-from saliency_sanity.checks.parameter import NULL_SEEDS
+from saliency_sanity.checks.parameter import NULL_SEEDS, explained
 
 
 def data_randomization(
@@ -52,11 +52,9 @@ def data_randomization(
     rows = []
     for spec in specs:
         if reason := method_not_applicable(spec, model):
-            rows += [_tidy.row("data_randomization", spec.label, "", 0, m, None, note=reason)
-                     for m in measures]  # fmt: skip
+            rows += _tidy.not_applicable("data_randomization", spec.label, measures, reason)
             continue
-        maps = [spec.explain(net, x, targets_for(net, x, target)).double().cpu().numpy()
-                for net in (model, model_random_labels, *copies)]  # fmt: skip
+        maps = [explained(spec, net, x, target) for net in (model, model_random_labels, *copies)]
         for measure in measures:
             reason = not_applicable(measure, maps[0].shape)
             values = None if reason else compare(measure, maps[0], maps[1])

@@ -48,7 +48,8 @@ from saliency_sanity.checks.methods import specs as method_specs
 NULL_SEEDS = (1001, 1002)
 
 
-def _maps(spec: Spec, net: nn.Module, x: torch.Tensor, target) -> np.ndarray:
+def explained(spec: Spec, net: nn.Module, x: torch.Tensor, target) -> np.ndarray:
+    """``spec``'s maps of ``net`` as float64 NumPy (target None: ``net``'s own prediction)."""
     return spec.explain(net, x, targets_for(net, x, target)).double().cpu().numpy()
 
 
@@ -74,7 +75,7 @@ def null_similarity(
     copy_a, copy_b = untrained_copies(model, steps, init=init, seeds=seeds)
     out = {}
     for spec in specs:
-        a, b = _maps(spec, copy_a, x, target), _maps(spec, copy_b, x, target)
+        a, b = explained(spec, copy_a, x, target), explained(spec, copy_b, x, target)
         for measure in measures:
             if not not_applicable(measure, a.shape):
                 out[(spec.label, measure)] = compare(measure, a, b)
@@ -109,7 +110,7 @@ def _curves(
     bar = tqdm(total=(len(steps) + 1) * len(specs), desc=check, disable=not progress)
     for index, (step, net) in enumerate(models):
         for spec in specs:
-            maps = _maps(spec, net, x, target)
+            maps = explained(spec, net, x, target)
             if index == 0:
                 reference[spec.label] = maps
             for measure in measures:
@@ -120,7 +121,7 @@ def _curves(
             bar.update()
     bar.close()
     for label, reason in reasons.items():
-        rows += [_tidy.row(check, label, "", 0, m, None, note=reason) for m in measures]
+        rows += _tidy.not_applicable(check, label, measures, reason)
     return rows
 
 
@@ -229,8 +230,9 @@ def smooth_mprt(
     df = model_randomization(model, x, target, methods=smoothed, direction=direction,
                              measures=measures, **kwargs)  # fmt: skip
     df["check"] = "smooth_mprt"
-    extra = [_tidy.row("smooth_mprt", lab, "", 0, m, None, note=r)
-             for lab, r in reasons.items() for m in check_measures(measures)]  # fmt: skip
+    names = check_measures(measures)
+    extra = [row for lab, r in reasons.items()
+             for row in _tidy.not_applicable("smooth_mprt", lab, names, r)]  # fmt: skip
     out = pd.concat([df, _tidy.frame(extra)], ignore_index=True) if extra else df
     out.attrs.update(df.attrs, samples=samples, noise=noise, noise_seed=noise_seed)
     return out
@@ -273,10 +275,10 @@ def efficient_mprt(
     copy_a, copy_b = untrained_copies(model, steps, init=init, seeds=null_seeds)
     rows = []
     for spec in specs:
-        h0 = histogram_entropy(_maps(spec, model, x, target), bins)
-        h1 = histogram_entropy(_maps(spec, full, x, target), bins)
-        ha = histogram_entropy(_maps(spec, copy_a, x, target), bins)
-        hb = histogram_entropy(_maps(spec, copy_b, x, target), bins)
+        h0 = histogram_entropy(explained(spec, model, x, target), bins)
+        h1 = histogram_entropy(explained(spec, full, x, target), bins)
+        ha = histogram_entropy(explained(spec, copy_a, x, target), bins)
+        hb = histogram_entropy(explained(spec, copy_b, x, target), bins)
         with np.errstate(divide="ignore", invalid="ignore"):
             rise, null_rise = (h1 - h0) / h0, (hb - ha) / ha
         rows.append(_tidy.row("efficient_mprt", spec.label, "fully randomised", len(steps),

@@ -26,7 +26,7 @@ from saliency_sanity.checks.measures import check_measures, compare, not_applica
 from saliency_sanity.checks.methods import eval_copy, targets_for
 from saliency_sanity.checks.methods import not_applicable as method_not_applicable
 from saliency_sanity.checks.methods import specs as method_specs
-from saliency_sanity.checks.parameter import NULL_SEEDS
+from saliency_sanity.checks.parameter import NULL_SEEDS, explained
 
 
 def other_class(target: torch.Tensor, classes: int, seed: int = 0) -> torch.Tensor:
@@ -69,14 +69,14 @@ def random_logit(
     rows = []
     for spec in specs:
         if reason := method_not_applicable(spec, model):
-            rows += [_tidy.row("random_logit", spec.label, "", 0, m, None, note=reason)
-                     for m in measures]  # fmt: skip
+            rows += _tidy.not_applicable("random_logit", spec.label, measures, reason)
             continue
-        own = spec.explain(model, x, target).double().cpu().numpy()
-        other = spec.explain(model, x, off).double().cpu().numpy()
-        null_pairs = [(spec.explain(c, x, t).double().cpu().numpy(),
-                       spec.explain(c, x, other_class(t, classes, seed)).double().cpu().numpy())
-                      for c in copies for t in [targets_for(c, x, None)]]  # fmt: skip
+        own, other = explained(spec, model, x, target), explained(spec, model, x, off)
+        null_pairs = []
+        for c in copies:  # each untrained copy: its own class against a random other one
+            t = targets_for(c, x, None)
+            pair = explained(spec, c, x, t), explained(spec, c, x, other_class(t, classes, seed))
+            null_pairs.append(pair)
         for measure in measures:
             reason = not_applicable(measure, own.shape)
             values = None if reason else compare(measure, own, other)
