@@ -10,8 +10,9 @@ from _attribution_models import TinyCNN, images
 from torch import nn
 
 from saliency_sanity import batching
-from saliency_sanity.attribution import METHODS, attribute
+from saliency_sanity.attribution import METHODS, attribute, attribute_all_classes
 from saliency_sanity.attribution._utils import blocks, resolve_chunk
+from saliency_sanity.attribution.patterns import fit_patterns
 
 #: Every registered method that batches rows (has a ``chunk`` parameter): all must appear in
 #: the chunked-vs-unchunked comparison below, so a new batched method is tested automatically.
@@ -19,26 +20,42 @@ CHUNKED = sorted(n for n, m in METHODS.items() if "chunk" in inspect.signature(m
 NOISY = {"samples": 7}  # SmoothGrad / VarGrad family: several blocks per image at chunk=3
 
 
-def _params(name: str) -> dict:
+def _params(name: str, model: nn.Module, x: torch.Tensor) -> dict:
     sig = inspect.signature(METHODS[name].fn).parameters
-    return {**(NOISY if "samples" in sig else {}), **({"steps": 9} if "steps" in sig else {})}
+    params = {**(NOISY if "samples" in sig else {}), **({"steps": 9} if "steps" in sig else {})}
+    if "patterns" in sig and METHODS[name].defaults.get("root", "pattern") == "pattern":
+        params["patterns"] = fit_patterns(model, x)
+    if "coalition_sizes" in sig:
+        params["coalition_sizes"] = 3  # 3 sizes: pairs per batch are not a multiple of them
+    return params
 
 
 def test_some_methods_batch_rows():
-    for name in ("gradient", "integrated_gradients", "smoothgrad", "occlusion"):
+    for name in ("gradient", "integrated_gradients", "smoothgrad", "occlusion", "lrp_epsilon",
+                 "lrp_composite", "pattern_net", "dasp", "lime", "kernel_shap"):  # fmt: skip
         assert name in CHUNKED
 
 
 @pytest.mark.parametrize("name", CHUNKED)
-def test_maps_do_not_depend_on_the_rows_per_batch(name, generator):
-    """float64: one row per batch, an odd split and everything at once give the same maps;
-    ``chunk=None`` (chosen per model) too."""
+@pytest.mark.parametrize("all_classes", [False, True], ids=["target", "all_classes"])
+def test_maps_do_not_depend_on_the_rows_per_batch(name, all_classes, generator):
+    """float64: one row per batch, an odd split and everything at once give the same maps, for
+    one target and for all classes (K relevance rows per image); ``chunk=None`` (chosen per
+    model) too."""
     model = TinyCNN(generator)
-    x, target = images(generator, n=4), torch.tensor([0, 1, 2, 3])
-    params = _params(name)
-    ref = attribute(name, model, x, target, chunk=10**6, **params)
-    for chunk in (1, 3, None):
-        maps = attribute(name, model, x, target, chunk=chunk, **params)
+    x = images(generator, n=4)
+    target = None if all_classes else torch.tensor([0, 1, 2, 3])
+    params = _params(name, model, x)
+
+    def maps_at(chunk):
+        if all_classes:
+            return attribute_all_classes(name, model, x, chunk=chunk, **params)
+        return attribute(name, model, x, target, chunk=chunk, **params)
+
+    ref = maps_at(10**6)
+    assert ref.shape == ((4, 5, *x.shape[1:]) if all_classes else x.shape)
+    for chunk in (1, 3, 7, None):
+        maps = maps_at(chunk)
         torch.testing.assert_close(maps, ref, rtol=1e-10, atol=1e-12, msg=f"chunk={chunk}")
 
 

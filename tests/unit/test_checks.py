@@ -5,6 +5,7 @@ bad arguments are named."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -452,6 +453,34 @@ def test_shared_maps_reuse_only_identical_computations():
             other[0].weight.add_(1.0)
         assert not torch.equal(spec.explain(other, x, t), a)  # other weights: computed
         assert not torch.equal(spec.explain(model, x + 0.1, t), a)  # other inputs: computed
+
+
+@pytest.mark.parametrize("base", ["lime", "kernel_shap", "dasp"])
+def test_a_method_and_its_competitive_variant_share_one_all_class_pass(base, monkeypatch):
+    """LIME, KernelSHAP and DASP fit every class on the same samples: inside shared_maps the
+    plain and the competitive map come from one all-class computation and equal attribute()'s."""
+    from saliency_sanity.attribution import METHODS
+    from saliency_sanity.checks.methods import ALL_CLASS_PASS, shared_maps, specs
+
+    assert base in ALL_CLASS_PASS
+    model, x = _cnn(), _x(2)
+    t = torch.tensor([3, 1])
+    params = {"samples": 30} if base != "dasp" else {"coalition_sizes": 2}
+    plain, comp = specs({"p": (base, params), "c": (f"competitive_{base}", params)})
+    want = attribute(base, model, x, t, **params), attribute(f"competitive_{base}", model, x, t,
+                                                             **params)  # fmt: skip
+    calls = []
+    fn = METHODS[base].fn
+    counted = dataclasses.replace(
+        METHODS[base], fn=lambda *a, **k: calls.append(a[2]) or fn(*a, **k)
+    )
+    monkeypatch.setitem(METHODS, base, counted)
+    with shared_maps():
+        got = plain.explain(model, x, t), comp.explain(model, x, t), plain.explain(model, x, t)
+    assert calls == [None]  # one pass, for all classes
+    torch.testing.assert_close(got[0], want[0], rtol=0, atol=0)
+    torch.testing.assert_close(got[1], want[1], rtol=0, atol=0)
+    torch.testing.assert_close(got[2], want[0], rtol=0, atol=0)
 
 
 def test_the_scorecard_cells_equal_the_checks_run_alone():

@@ -99,7 +99,7 @@ def test_small_cnn_runs_and_conv_first_layer_is_exact_when_linear():
     linear = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.AvgPool2d(2), nn.Flatten(),
                            nn.Linear(8, 3)).eval()  # fmt: skip
     x = torch.rand(2, 1, 4, 4)
-    phi = attribute_all_classes("dasp", linear, x, coalition_sizes=16, batch_size=7)
+    phi = attribute_all_classes("dasp", linear, x, coalition_sizes=16, chunk=7)
     jac = torch.autograd.functional.jacobian(lambda t: linear(t), x)  # (2, 3, 2, 1, 4, 4)
     gi = torch.stack([jac[n, :, n] * x[n] for n in range(2)])
     assert torch.allclose(phi, gi, atol=1e-12)
@@ -133,7 +133,7 @@ def test_local_fast_path_equals_plain_path(layers, monkeypatch):
     """The windowed computation after a conv first layer gives the plain path's numbers."""
     torch.manual_seed(0)
     model, x = nn.Sequential(*layers()).eval(), torch.rand(1, 2, 9, 10)
-    fast = attribute_all_classes("dasp", model, x, coalition_sizes=4, batch_size=1024)
+    fast = attribute_all_classes("dasp", model, x, coalition_sizes=4, chunk=1024)
     monkeypatch.setattr(dasp_module._LocalPlan, "build", classmethod(lambda cls, *a: None))
-    plain = attribute_all_classes("dasp", model, x, coalition_sizes=4, batch_size=1024)
+    plain = attribute_all_classes("dasp", model, x, coalition_sizes=4, chunk=1024)
     assert torch.allclose(fast, plain, rtol=1e-12, atol=1e-15) and fast.abs().max() > 0

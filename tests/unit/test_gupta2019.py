@@ -549,16 +549,16 @@ def test_score_histogram_and_all_logits_figures(catalogue, tmp_path):
     assert table.cgi_pixels.tolist() == (maps > 2).reshape(10, -1).sum(1).tolist()
 
 
-def test_a_method_of_its_own_batch_size_runs_in_the_randomisation(files):
-    """DASP takes its own ``batch_size`` (of coalitions); it reaches DASP and does not collide
-    with the images per pass of the competition (the smoke DAG once failed on exactly that)."""
+def test_a_method_of_its_own_chunk_runs_in_the_randomisation(files):
+    """DASP's ``chunk`` (of coalitions) reaches DASP and does not collide with the images per
+    pass of the competition (the smoke DAG once failed on exactly that, as ``batch_size``)."""
     _, testbed, p = files
     model = models.load(p["mlp"])
     x, labels, _ = load_testbed(testbed, n=1)
-    params = {"coalition_sizes": 1, "batch_size": 64}
+    params = {"coalition_sizes": 1, "chunk": 64}
     out = E.randomization_maps(model, x, labels, {"dasp": params}, "cascading", 0,
                                "randomized_prediction", 100)  # fmt: skip
     assert out["maps_dasp"].shape[:2] == (len(out["steps"]), 1)
     plain, _, _, _ = E.competition_maps("dasp", model, x, labels, None, images_per_batch=1,
-                                        coalition_sizes=1, batch_size=64)  # fmt: skip
+                                        coalition_sizes=1, chunk=64)  # fmt: skip
     assert plain.shape == x.shape and torch.isfinite(plain).all()

@@ -4,8 +4,6 @@ and invariance to kindermans2017's bias-compensated input shift (REPLICATION-NOT
 from __future__ import annotations
 
 import copy
-import sys
-import types
 
 import pytest
 import torch
@@ -271,11 +269,9 @@ def test_auto_batch_size_memory_rule_and_batching_helper(monkeypatch, generator)
     model, x_train, _ = setup("mlp", generator)
     layers = P.L.sequential_layers(model)
     monkeypatch.setattr(P, "_BATCH_BYTES", 248 * 10)
-    monkeypatch.setitem(sys.modules, "saliency_sanity.batching", None)  # not importable
+    monkeypatch.setattr(P, "rows_per_batch", lambda model, x, device=None: 10**6)
     assert P._auto_batch_size(model, layers, x_train) == 10
-    helper = types.ModuleType("saliency_sanity.batching")
-    helper.rows_per_batch = lambda model, x, device=None: 4
-    monkeypatch.setitem(sys.modules, "saliency_sanity.batching", helper)
+    monkeypatch.setattr(P, "rows_per_batch", lambda model, x, device=None: 4)
     assert P._auto_batch_size(model, layers, x_train) == 4
 
 

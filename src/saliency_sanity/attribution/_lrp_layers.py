@@ -87,6 +87,32 @@ def record(layers: Layers, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.T
     return inputs, x
 
 
+def by_images(
+    fn: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
+    layers: Layers,
+    x: torch.Tensor,
+    target: torch.Tensor | None,
+    rows: int,
+) -> torch.Tensor:
+    """``fn(x[i:j], target[i:j])`` over consecutive slices of the images, concatenated.
+
+    A slice holds at most ``rows`` relevance rows: an image is one row for a target and K rows
+    for all K classes (which share its forward pass), so an all-class slice has ``rows // K``
+    images (at least one). Every rule and pooling step acts on each image alone, so the maps do
+    not depend on the split (tests/unit/test_batching.py).
+    """
+    classes = dense_layers(layers)[-1][1].weight.shape[0]
+    per = rows if target is not None else max(1, rows // classes)
+    if per >= x.shape[0]:
+        return fn(x, target)
+    return torch.cat(
+        [
+            fn(x[i : i + per], None if target is None else target[i : i + per])
+            for i in range(0, x.shape[0], per)
+        ]
+    )
+
+
 def forward(layer: nn.Module, a: torch.Tensor, weight: torch.Tensor, bias=None) -> torch.Tensor:
     """``layer``'s linear map applied to ``a`` with the given (possibly modified) parameters.
     A conv's ``bias`` is per channel (C,) or, for a bias that depends on the position (network 2

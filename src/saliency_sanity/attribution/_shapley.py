@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from saliency_sanity.attribution._utils import resolve_chunk
+
 
 def features(shape: torch.Size, patch: int) -> tuple[torch.Tensor, int, torch.Tensor]:
     """(feature id of every element of one input, number of features, elements per feature)."""
@@ -33,13 +35,15 @@ def features(shape: torch.Size, patch: int) -> tuple[torch.Tensor, int, torch.Te
 
 
 def evaluate(
-    model: nn.Module, xi: torch.Tensor, masks: torch.Tensor, ids: torch.Tensor, batch_size: int
+    model: nn.Module, xi: torch.Tensor, masks: torch.Tensor, ids: torch.Tensor, chunk: int | None
 ) -> torch.Tensor:
-    """Logits (S, K) of the input ``xi`` with features off where ``masks`` (S, M) is 0."""
+    """Logits (S, K) of the input ``xi`` with features off where ``masks`` (S, M) is 0, in
+    batches of ``chunk`` masked inputs (None: chosen for the model, ``_utils.resolve_chunk``)."""
     ids = ids.to(xi.device)
+    rows = resolve_chunk(chunk, model, xi.unsqueeze(0))
     outs = []
     with torch.no_grad():
-        for chunk in masks.to(xi).split(batch_size):
+        for chunk in masks.to(xi).split(rows):
             outs.append(model(xi.unsqueeze(0) * chunk[:, ids]))
     return torch.cat(outs).double()
 

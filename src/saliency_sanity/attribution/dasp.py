@@ -19,7 +19,7 @@ For each coalition size k the expectation is taken in a lightweight probabilisti
 and φ_i ≈ mean over the chosen sizes of E[f(S ∪ {i})] - E[f(S)] at the logits: all classes at
 once. ``coalition_sizes`` sizes evenly spaced over 0..n-1 (16 as the original; all n sizes when
 ``coalition_sizes >= n``). Each image costs 2 × n × sizes probabilistic passes, run in chunks
-of ``batch_size`` (player, size) pairs; after a conv first layer the ReLU / pooling layers up to
+of ``chunk`` (player, size) pairs; after a conv first layer the ReLU / pooling layers up to
 the next dense layer are evaluated only in the window a player can change (:class:`_LocalPlan`,
 exact). Clark's pairwise max depends on the order of the window's elements (row-major here), as
 any pairwise use of it does. Measured cost: see benchmarks/PROPAGATION.md.
@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from saliency_sanity.attribution import _lrp_layers as L
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK, resolve_chunk
 from saliency_sanity.attribution.registry import pick, register
 
 _RESHAPES = (nn.Flatten, nn.Dropout, nn.Identity)
@@ -177,7 +178,7 @@ def _dense_rows(first, rest, a0, players, ks, big_n):
     return propagate_moments(rest, means, torch.cat([var, var]).flatten(0, 1))[0]
 
 
-def _dasp_image(layers, xi, coalition_sizes, batch_size):
+def _dasp_image(layers, xi, coalition_sizes, pairs):
     pre, (_, first), rest = _split(layers)
     a0 = xi.unsqueeze(0)
     for _, layer in pre:
@@ -187,9 +188,8 @@ def _dasp_image(layers, xi, coalition_sizes, batch_size):
         raise ValueError("DASP needs at least 2 players (input elements)")
     ks = coalition_grid(n, coalition_sizes)
     local = _LocalPlan.build(first, rest, a0, ks, n - 1)
-    chunk = max(1, batch_size // len(ks))
     phi = []
-    for players in torch.arange(n, device=xi.device).split(chunk):
+    for players in torch.arange(n, device=xi.device).split(max(1, pairs // len(ks))):
         if local is not None:
             out = local.rows(players)
         else:
@@ -287,10 +287,12 @@ class _LocalPlan:
 
 
 @register("dasp", label="DASP (ancona2019)")
-def dasp(model, x, target=None, coalition_sizes=16, batch_size=256):
+def dasp(model, x, target=None, coalition_sizes=16, chunk=DEFAULT_CHUNK):
     """DASP for ``target``; all classes come from the same passes (target None: all of them,
-    (N, K, *x.shape[1:]))."""
+    (N, K, *x.shape[1:])). ``chunk``: (player, size) pairs per batch (None: the rows per batch
+    chosen for the model, ``_utils.resolve_chunk``)."""
     layers = L.sequential_layers(model)
+    pairs = resolve_chunk(chunk, model, x)
     with torch.no_grad():
-        maps = torch.stack([_dasp_image(layers, xi, coalition_sizes, batch_size) for xi in x])
+        maps = torch.stack([_dasp_image(layers, xi, coalition_sizes, pairs) for xi in x])
     return pick(maps, target)

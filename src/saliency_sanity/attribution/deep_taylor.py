@@ -15,23 +15,26 @@ from __future__ import annotations
 from functools import partial
 
 from saliency_sanity.attribution import lrp
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK
 from saliency_sanity.attribution.patterns import pattern_backprop
 from saliency_sanity.attribution.registry import register
 
 ROOTS = ("zero", "pattern")
 
 
-def _deep_taylor(model, x, target, root="zero", patterns=None, stabilizer=1e-6):
+def _deep_taylor(model, x, target, root, patterns, stabilizer, chunk):
     if root == "zero":
         rule = partial(lrp.epsilon_rule, epsilon=stabilizer)  # z-rule: ε only as stabilizer
-        return lrp.lrp(model, x, target, lrp.uniform(rule), "winner", stabilizer)
+        return lrp.lrp(model, x, target, lrp.uniform(rule), "winner", stabilizer, chunk)
     if root == "pattern":
-        return pattern_backprop(model, x, target, patterns, attribution=True)
+        return pattern_backprop(model, x, target, patterns, attribution=True, chunk=chunk)
     raise ValueError(f"deep_taylor root must be one of {ROOTS}, got {root!r}")
 
 
 @register("deep_taylor", label="Deep Taylor (montavon2017)")
-def deep_taylor(model, x, target=None, root="zero", patterns=None, stabilizer=1e-6):
+def deep_taylor(
+    model, x, target=None, root="zero", patterns=None, stabilizer=1e-6, chunk=DEFAULT_CHUNK
+):
     """Deep Taylor decomposition with the ``"zero"`` or ``"pattern"`` root point (target None:
     every class)."""
-    return _deep_taylor(model, x, target, root, patterns, stabilizer)
+    return _deep_taylor(model, x, target, root, patterns, stabilizer, chunk)

@@ -18,6 +18,7 @@ import math
 import torch
 
 from saliency_sanity.attribution import _shapley as sh
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK
 from saliency_sanity.attribution.registry import pick, register
 
 
@@ -61,7 +62,7 @@ def constrained_wls(z, y, w, total) -> torch.Tensor:
 
 
 @register("kernel_shap", label="KernelSHAP (lundberg2017)")
-def kernel_shap(model, x, target=None, patch=4, samples=None, seed=0, batch_size=256):
+def kernel_shap(model, x, target=None, patch=4, samples=None, seed=0, chunk=DEFAULT_CHUNK):
     """KernelSHAP map for ``target``; every class is fitted on the same samples (target None:
     all, (N, K, *x.shape[1:]))."""
     ids, m, counts = sh.features(x.shape, patch)
@@ -69,7 +70,7 @@ def kernel_shap(model, x, target=None, patch=4, samples=None, seed=0, batch_size
     ends = torch.stack([torch.zeros(m), torch.ones(m)]).double()
     maps = []
     for xi in x:
-        f0, fx = sh.evaluate(model, xi, ends, ids, batch_size)
-        y = sh.evaluate(model, xi, masks, ids, batch_size) - f0
+        f0, fx = sh.evaluate(model, xi, ends, ids, chunk)
+        y = sh.evaluate(model, xi, masks, ids, chunk) - f0
         maps.append(sh.to_pixels(constrained_wls(masks, y, weights, fx - f0).T, ids, counts))
     return pick(torch.stack(maps).to(x), target)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from saliency_sanity.attribution import _shapley as sh
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK
 from saliency_sanity.attribution.registry import pick, register
 
 
@@ -30,7 +31,7 @@ def weighted_ridge(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor, alpha: flo
 
 @register("lime", label="LIME (ribeiro2016)")
 def lime(model, x, target=None, patch=4, samples=1000, kernel_width=0.25, alpha=1.0,
-         output="probability", seed=0, batch_size=256):  # fmt: skip
+         output="probability", seed=0, chunk=DEFAULT_CHUNK):  # fmt: skip
     """LIME map for ``target``; every class is fitted on the same samples (target None: all,
     (N, K, *x.shape[1:]))."""
     if output not in ("probability", "logit"):
@@ -44,7 +45,7 @@ def lime(model, x, target=None, patch=4, samples=1000, kernel_width=0.25, alpha=
     weights = torch.exp(-((1 - cos) ** 2) / kernel_width**2).sqrt()
     maps = []
     for xi in x:
-        y = sh.evaluate(model, xi, masks, ids, batch_size)
+        y = sh.evaluate(model, xi, masks, ids, chunk)
         y = y.softmax(1) if output == "probability" else y
         maps.append(sh.to_pixels(weighted_ridge(masks, y, weights, alpha).T, ids, counts))
     return pick(torch.stack(maps).to(x), target)

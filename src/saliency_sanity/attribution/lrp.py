@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 from saliency_sanity.attribution import _lrp_layers as L
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK, resolve_chunk
 from saliency_sanity.attribution.registry import register
 
 #: rule(layer, a, R) -> relevance at the layer's input
@@ -124,22 +125,27 @@ def lrp(
     composite: Composite,
     maxpool: str = "winner",
     stabilizer: float = 1e-6,
+    chunk: int | None = DEFAULT_CHUNK,
 ) -> torch.Tensor:
-    """The engine: relevance maps of ``x``'s shape, or (N, K, ...) when ``target`` is None."""
+    """The engine: relevance maps of ``x``'s shape, or (N, K, ...) when ``target`` is None;
+    at most ``chunk`` relevance rows per pass (None: chosen for the model, ``_utils``)."""
     L.check_maxpool(maxpool)
     layers = L.sequential_layers(model)
     index = {name: i for i, (name, _) in enumerate(L.dense_layers(layers))}
-    x = x.detach()
-    inputs, logits = L.record(layers, x)
 
     def dense(name, layer, a, r):
         return composite(name, layer, index[name])(layer, a, r)
 
-    with torch.no_grad():
-        r = L.propagate(
-            layers, inputs, L.seed(logits, target), dense, maxpool=maxpool, stabilizer=stabilizer
-        )
-    return L.finish(r, target)
+    def maps(xs: torch.Tensor, ts: torch.Tensor | None) -> torch.Tensor:
+        inputs, logits = L.record(layers, xs)
+        with torch.no_grad():
+            r = L.propagate(
+                layers, inputs, L.seed(logits, ts), dense, maxpool=maxpool, stabilizer=stabilizer
+            )
+        return L.finish(r, ts)
+
+    x = x.detach()
+    return L.by_images(maps, layers, x, target, resolve_chunk(chunk, model, x))
 
 
 def uniform(rule: Rule) -> Composite:
@@ -161,39 +167,45 @@ def samek_composite(epsilon, relative, gamma, low, high, stabilizer) -> Composit
 
 
 @register("lrp_0", label="LRP-0 (bach2015; montavon2019 eq. 10.1)")
-def lrp_0(model, x, target=None, stabilizer=1e-6, maxpool="winner"):
+def lrp_0(model, x, target=None, stabilizer=1e-6, maxpool="winner", chunk=DEFAULT_CHUNK):
     rule = partial(epsilon_rule, epsilon=stabilizer)
-    return lrp(model, x, target, uniform(rule), maxpool, stabilizer)
+    return lrp(model, x, target, uniform(rule), maxpool, stabilizer, chunk)
 
 
 @register("lrp_epsilon", label="LRP-ε (montavon2019 eq. 10.2; ε = 0.25 RMS(z))")
 def lrp_epsilon(
-    model, x, target=None, epsilon=0.25, relative=True, stabilizer=1e-6, maxpool="winner"
-):
+    model, x, target=None, epsilon=0.25, relative=True, stabilizer=1e-6, maxpool="winner",
+    chunk=DEFAULT_CHUNK,
+):  # fmt: skip
     rule = partial(epsilon_rule, epsilon=epsilon, relative=relative)
-    return lrp(model, x, target, uniform(rule), maxpool, stabilizer)
+    return lrp(model, x, target, uniform(rule), maxpool, stabilizer, chunk)
 
 
 @register("lrp_gamma", label="LRP-γ (montavon2019 eq. 10.3)")
-def lrp_gamma(model, x, target=None, gamma=0.25, stabilizer=1e-6, maxpool="winner"):
+def lrp_gamma(
+    model, x, target=None, gamma=0.25, stabilizer=1e-6, maxpool="winner", chunk=DEFAULT_CHUNK
+):
     rule = partial(gamma_rule, gamma=gamma, stabilizer=stabilizer)
-    return lrp(model, x, target, uniform(rule), maxpool, stabilizer)
+    return lrp(model, x, target, uniform(rule), maxpool, stabilizer, chunk)
 
 
 @register("lrp_alpha_beta", label="LRP-α2β1 (bach2015 eq. 60)")
-def lrp_alpha_beta(model, x, target=None, alpha=2.0, beta=1.0, stabilizer=1e-6, maxpool="winner"):
+def lrp_alpha_beta(
+    model, x, target=None, alpha=2.0, beta=1.0, stabilizer=1e-6, maxpool="winner",
+    chunk=DEFAULT_CHUNK,
+):  # fmt: skip
     if alpha < 0 or beta < 0 or abs(alpha - beta - 1.0) > 1e-12:
         raise ValueError(
             f"alpha-beta rule needs alpha, beta >= 0 and alpha - beta = 1, got {alpha}, {beta}"
         )
     rule = partial(alpha_beta_rule, alpha=alpha, beta=beta, stabilizer=stabilizer)
-    return lrp(model, x, target, uniform(rule), maxpool, stabilizer)
+    return lrp(model, x, target, uniform(rule), maxpool, stabilizer, chunk)
 
 
 @register("lrp_composite", label="LRP composite z^B / γ / ε (samek2020)")
 def lrp_composite(
     model, x, target=None, epsilon=0.25, relative=True, gamma=0.25, low=0.0, high=1.0,
-    stabilizer=1e-6, maxpool="winner",
+    stabilizer=1e-6, maxpool="winner", chunk=DEFAULT_CHUNK,
 ):  # fmt: skip
     comp = samek_composite(epsilon, relative, gamma, low, high, stabilizer)
-    return lrp(model, x, target, comp, maxpool, stabilizer)
+    return lrp(model, x, target, comp, maxpool, stabilizer, chunk)

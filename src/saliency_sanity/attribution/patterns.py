@@ -51,7 +51,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from saliency_sanity.attribution import _lrp_layers as L
+from saliency_sanity.attribution._utils import DEFAULT_CHUNK, resolve_chunk
 from saliency_sanity.attribution.registry import register
+from saliency_sanity.batching import rows_per_batch
 
 Patterns = dict[str, torch.Tensor]
 #: the estimators, in the order of the claims table (FIGURES.md)
@@ -326,11 +328,7 @@ def _auto_batch_size(model: nn.Module, layers: L.Layers, x_example: torch.Tensor
             out = layer.weight.shape[0]
             per_sample = max(per_sample, rows.shape[0] * (rows.shape[1] + 5 * out) * 8)
     n = max(1, _BATCH_BYTES // per_sample)
-    try:
-        from saliency_sanity.batching import rows_per_batch
-    except ImportError:  # not on this branch yet: the memory rule alone
-        return n
-    return max(1, min(n, int(rows_per_batch(model, x_example[:1], device=x_example.device))))
+    return max(1, min(n, rows_per_batch(model, x_example[:1], device=x_example.device)))
 
 
 def _feeds_relu(layers: L.Layers, name: str) -> bool:
@@ -403,7 +401,14 @@ def fit_patterns(
     return fit_pattern_statistics(model, x_train, batch_size=batch_size).patterns(estimator)
 
 
-def pattern_backprop(model, x, target, patterns: Patterns | None, attribution: bool):
+def pattern_backprop(
+    model,
+    x,
+    target,
+    patterns: Patterns | None,
+    attribution: bool,
+    chunk: int | None = DEFAULT_CHUNK,
+):
     if patterns is None:
         raise ValueError(
             "pattern methods need patterns=fit_patterns(model, x_train) (kindermans2018)"
@@ -417,27 +422,35 @@ def pattern_backprop(model, x, target, patterns: Patterns | None, attribution: b
                 f"patterns do not fit the model: layer {name!r} has weight "
                 f"{tuple(layer.weight.shape)}, pattern {got}; fit them on this model"
             )
-    inputs, logits = L.record(layers, x.detach())
+    weights = {
+        name: layer.weight.detach() * patterns[name].to(layer.weight)
+        if attribution
+        else patterns[name].to(layer.weight)
+        for name, layer in L.dense_layers(layers)
+    }
 
     def dense(name, layer, a, r):
-        p = patterns[name].to(layer.weight)
-        weight = layer.weight.detach() * p if attribution else p
-        return L.transpose(layer, r, weight, a.shape)
+        return L.transpose(layer, r, weights[name], a.shape)
 
-    with torch.no_grad():
-        r = L.propagate(layers, inputs, L.seed(logits, target), dense, mode="gradient")
-    return L.finish(r, target)
+    def maps(xs: torch.Tensor, ts: torch.Tensor | None) -> torch.Tensor:
+        inputs, logits = L.record(layers, xs)
+        with torch.no_grad():
+            r = L.propagate(layers, inputs, L.seed(logits, ts), dense, mode="gradient")
+        return L.finish(r, ts)
+
+    x = x.detach()
+    return L.by_images(maps, layers, x, target, resolve_chunk(chunk, model, x))
 
 
 @register("pattern_net", label="PatternNet (kindermans2018)")
-def pattern_net(model, x, target=None, patterns=None):
+def pattern_net(model, x, target=None, patterns=None, chunk=DEFAULT_CHUNK):
     """Signal estimate: backprop of the target logit with weights → patterns, ReLU-gated.
-    Target None: every class."""
-    return pattern_backprop(model, x, target, patterns, attribution=False)
+    Target None: every class; ``chunk``: relevance rows per pass (None: chosen for the model)."""
+    return pattern_backprop(model, x, target, patterns, attribution=False, chunk=chunk)
 
 
 @register("pattern_attribution", label="PatternAttribution (kindermans2018)")
-def pattern_attribution(model, x, target=None, patterns=None):
+def pattern_attribution(model, x, target=None, patterns=None, chunk=DEFAULT_CHUNK):
     """Deep Taylor with the pattern root point: backprop with weights w ⊙ a, ReLU-gated.
-    Target None: every class."""
-    return pattern_backprop(model, x, target, patterns, attribution=True)
+    Target None: every class; ``chunk``: relevance rows per pass (None: chosen for the model)."""
+    return pattern_backprop(model, x, target, patterns, attribution=True, chunk=chunk)

@@ -25,7 +25,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from saliency_sanity.attribution import METHODS, attribute
+from saliency_sanity.attribution import METHODS, attribute, attribute_all_classes, compete
+from saliency_sanity.attribution.registry import pick
 
 ExplainFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -36,6 +37,12 @@ class PerModel:
 
     fn: Callable[[nn.Module], Any]
 
+
+#: methods whose map for one target is read off maps of every class fitted on the same samples
+#: (LIME, KernelSHAP) or computed in the same probabilistic passes (DASP): inside
+#: :func:`shared_maps` the plain and the ``competitive_`` variant share those all-class maps
+#: (the scorecard computed them twice: ~40% of its time)
+ALL_CLASS_PASS = ("lime", "kernel_shap", "dasp")
 
 #: the maps already computed inside :func:`shared_maps` (None outside it)
 _SHARED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("shared_maps", default=None)
@@ -82,11 +89,23 @@ class Spec:
         shared = _SHARED.get()
         if shared is None:
             return self._explain(model, x, target)
-        method = (self.label, self.name, repr(sorted((self.params or {}).items())), self.fn)
+        params = repr(sorted((self.params or {}).items()))
+        base = _base(self.name) if self.name else None
+        if base in ALL_CLASS_PASS and target is not None:
+            key = (base, params, _fingerprint(model), _digest(x))
+            if key not in shared:
+                shared[key] = attribute_all_classes(base, model, x, **self._params(model))
+            t = torch.as_tensor(target, device=x.device)
+            return (compete if self.name != base else pick)(shared[key], t).clone()
+        method = (self.label, self.name, params, self.fn)
         key = (method, _fingerprint(model), _digest(x), _digest(torch.as_tensor(target)))
         if key not in shared:
             shared[key] = self._explain(model, x, target)
         return shared[key].clone()
+
+    def _params(self, model: nn.Module) -> dict:
+        given = self.params or {}
+        return {k: (v.fn(model) if isinstance(v, PerModel) else v) for k, v in given.items()}
 
     def _explain(self, model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.fn is not None:
@@ -97,9 +116,7 @@ class Spec:
                     f"expected the input's {tuple(x.shape)}"
                 )
             return maps.detach()
-        given = self.params or {}
-        params = {k: (v.fn(model) if isinstance(v, PerModel) else v) for k, v in given.items()}
-        return attribute(self.name, model, x, target, **params)
+        return attribute(self.name, model, x, target, **self._params(model))
 
 
 def specs(methods: Sequence[str] | Mapping[str, Any]) -> list[Spec]:

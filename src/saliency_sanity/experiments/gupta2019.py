@@ -56,7 +56,7 @@ def all_class_maps(
 ) -> torch.Tensor:
     """Maps of ``method`` for every class, (N, K, *x.shape[1:]), ``images_per_batch`` at a time.
 
-    ``params`` go to the method (e.g. DASP's own ``batch_size``)."""
+    ``params`` go to the method (e.g. DASP's ``chunk`` of coalitions)."""
     chunks = [
         attribute_all_classes(method, model, xb, **params) for xb in x.split(images_per_batch)
     ]
@@ -91,7 +91,7 @@ def competition_maps(method, model, x, target, competition: int | None = None,
     every class (``competition=None``; MNIST) or over the explained class and the top
     ``competition - 1`` others (:func:`competition_classes`; ImageNet). Both maps come from the
     same maps of the competing classes. ``images_per_batch`` bounds the images per pass;
-    ``params`` go to the method (DASP has its own ``batch_size`` of coalitions)."""
+    ``params`` go to the method (DASP's ``chunk`` counts coalitions)."""
     if competition is None:
         maps = all_class_maps(method, model, x, images_per_batch, **params)
         plain, comp = plain_and_competitive(maps, target)
@@ -424,7 +424,7 @@ def run_settings(cfg: Mapping, run: str) -> dict[str, Any]:
     g = cfg["gupta2019"]
     if run == "cascading_cdasp":
         d = g["cascading_cdasp"]
-        methods = {"dasp": {"coalition_sizes": d["coalition_sizes"], "batch_size": d["batch_size"]},
+        methods = {"dasp": {"coalition_sizes": d["coalition_sizes"], "chunk": d["chunk"]},
                    "gradient_input": {}}  # fmt: skip
         return {"model": d["model"], "procedure": "cascading", "methods": methods,
                 "images": d["images"]}  # fmt: skip
