@@ -16,6 +16,8 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
+from .batching import rows_per_batch
+
 log = logging.getLogger(__name__)
 
 HISTORY_TEST_IMAGES = 2000
@@ -70,16 +72,27 @@ def _optimizer(spec: TrainSpec, model: nn.Module) -> torch.optim.Optimizer:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
-    """Top-1 accuracy of ``model`` on (x, y), in eval mode (mode restored afterwards)."""
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None
+) -> float:
+    """Top-1 accuracy of ``model`` on (x, y), in eval mode (mode restored afterwards).
+
+    ``batch_size=None`` takes :func:`~saliency_sanity.batching.rows_per_batch` of the model:
+    a fixed 1000 rows ran the final 70 000-image evaluation of the CNN and AlexNet at ~1.6x the
+    time of their cache-sized batch (~90 rows) on a 2-core CPU (issue 12).
+    """
+    if len(x) == 0:
+        return 0.0
     was_training = model.training
     model.eval()
+    if batch_size is None:
+        batch_size = rows_per_batch(model, x[:1])
     correct = sum(
         int((model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum())
         for i in range(0, len(x), batch_size)
     )
     model.train(was_training)
-    return correct / max(len(x), 1)
+    return correct / len(x)
 
 
 def _l2_penalty(model: nn.Module, spec: TrainSpec) -> torch.Tensor | float:

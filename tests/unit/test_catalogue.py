@@ -1,6 +1,9 @@
 """The catalogue: one registry of experiments and figures drives the DAG, the tests and the
 gallery. These tests read its rows for the shipped configs (no Snakemake involved)."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +128,26 @@ def test_heavy_rows_declare_resources(default):
 def test_schema_documents_the_paths_key():
     schema = yaml.safe_load((ROOT / "config" / "schema.yaml").read_text())
     assert set(schema["properties"]["paths"]["properties"]) == {"results", "figures"}
+
+
+def test_a_figure_job_never_loads_torch():
+    """The adapter's imports, its set_threads and every figure function's module (both tiers)
+    leave torch unloaded: figures only read saved results, and torch's import was half of a
+    figure job's time. A torch imported afterwards gets the rule's thread count."""
+    cat = Catalogue(config("imagenet.yaml"))
+    modules = sorted({r.call()["fn"].partition(":")[0] for r in cat.figures.values()})
+    assert any(k.endswith("_vgg16") for k in cat.figures) and len(modules) >= 5
+    code = (
+        "import importlib, sys\n"
+        "from saliency_sanity.io import setup_logging\n"
+        "from saliency_sanity.runtime import set_threads\n"
+        "set_threads(1)\n"
+        f"for m in {modules!r}:\n"
+        "    importlib.import_module(m)\n"
+        "    assert 'torch' not in sys.modules, m\n"
+        "import torch\n"
+        "assert torch.get_num_threads() == 1, torch.get_num_threads()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr

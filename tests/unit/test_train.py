@@ -7,7 +7,7 @@ from mnist_fixture import write_tiny_mnist
 from saliency_sanity import data, models
 from saliency_sanity.experiments.training import shifted_network, train_variant
 from saliency_sanity.io import load_json
-from saliency_sanity.train import TrainSpec
+from saliency_sanity.train import TrainSpec, evaluate
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,20 @@ def test_fused_optimizer_takes_the_textbook_step(name):
                 w[i] = w[i] - 0.1 * m[i]
     for p, ref in zip(model.parameters(), w, strict=True):
         torch.testing.assert_close(p.detach(), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_evaluate_counts_top1_hits_whatever_the_batch_size():
+    """A linear toy whose predictions are known by hand: class = index of the largest input
+    coordinate; 5 of 7 labels agree, so the accuracy is 5/7 in every batching (and the
+    automatic one), and the model's training flag comes back as it was."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 3, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.eye(3))
+    x = torch.eye(3)[[0, 1, 2, 0, 1, 2, 0]] + 0.1
+    y = torch.tensor([0, 1, 2, 0, 1, 0, 1])  # the last two are wrong
+    model.train()
+    for batch_size in (None, 1, 2, 3, 7, 100):
+        assert evaluate(model, x, y, batch_size=batch_size) == pytest.approx(5 / 7)
+    assert model.training
+    assert evaluate(model, x[:0], y[:0]) == 0.0

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from saliency_sanity import data, models, runtime, shifts
 from saliency_sanity.attribution import attribute
 from saliency_sanity.attribution import patterns as P
+from saliency_sanity.batching import rows_per_batch
 from saliency_sanity.catalogue import (
     MNIST,
     C,
@@ -216,10 +217,16 @@ def fit_network2_patterns(*, checkpoint, testbed, mnist, shift: str, settings: d
     save_npz(out, **arrays)
 
 
-def same_outputs(net1, net2, x: torch.Tensor, m2: torch.Tensor, batch_size: int = 1000) -> float:
-    """Max |net1(x) - net2(x + m2)| over ``x``; raises if any prediction differs."""
+def same_outputs(
+    net1, net2, x: torch.Tensor, m2: torch.Tensor, batch_size: int | None = None
+) -> float:
+    """Max |net1(x) - net2(x + m2)| over ``x``; raises if any prediction differs.
+
+    ``batch_size=None``: :func:`~saliency_sanity.batching.rows_per_batch` of network 1.
+    """
     dev = next(net1.parameters()).device
     worst, differ = 0.0, 0
+    batch_size = batch_size or rows_per_batch(net1, x[:1].to(dev))
     with torch.no_grad():
         for batch in x.split(batch_size):
             batch = batch.to(dev)
