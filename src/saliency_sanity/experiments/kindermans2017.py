@@ -60,6 +60,18 @@ ESTIMATORS = PATTERN_ESTIMATORS
 SHIFTS = KINDERMANS2017_SHIFTS
 #: resources of the pattern fits (one pass over the training set per network)
 FIT = Resources(gpu=1, threads=2, mem_mb=4000, runtime=30)
+#: Both networks run in float64 here. The compensation b2 = b1 - W m2 is exact only in exact
+#: arithmetic: in float32, W (x + m2) + b2 cancels to ~1e-7 |W m2|, enough to flip the ReLU
+#: gate of a neuron within rounding of zero, and max |map2 - map1| / max |map1| of the
+#: shift-invariant methods measured 1.4e-3 (PatternAttribution, checkerboard) against 1e-15 in
+#: float64, where an identity row must read ~0 (the MLP is small: float64 costs little).
+PRECISION = torch.float64
+
+
+def _network1(checkpoint, dev) -> torch.nn.Module:
+    """Network 1 from its checkpoint, in :data:`PRECISION`."""
+    net1, _ = models.load_checkpoint(checkpoint, dev)
+    return net1.to(PRECISION)
 
 
 def method_calls(ig_steps: int) -> dict[str, tuple[str, dict]]:
@@ -120,13 +132,15 @@ def _save_patterns(prefix: str, patterns: dict[str, dict[str, torch.Tensor]]) ->
             for est, layers in patterns.items() for layer, p in layers.items()}  # fmt: skip
 
 
-def load_patterns(path, prefix: str, device="cpu") -> dict[str, dict[str, torch.Tensor]]:
+def load_patterns(
+    path, prefix: str, device="cpu", dtype=PRECISION
+) -> dict[str, dict[str, torch.Tensor]]:
     """``{estimator: {layer: pattern}}`` saved under ``prefix`` (``network1``, ``g0``, ...)."""
     out: dict[str, dict[str, torch.Tensor]] = {}
     for key, value in load_npz(path).items():
         parts = key.split("__")
         if len(parts) == 3 and parts[0] == prefix:
-            out.setdefault(parts[1], {})[parts[2]] = torch.from_numpy(value).to(device)
+            out.setdefault(parts[1], {})[parts[2]] = torch.from_numpy(value).to(device, dtype)
     if not out:
         raise KeyError(f"{path} holds no patterns under {prefix!r}")
     return out
@@ -139,7 +153,7 @@ def fit_statistics(model, x_train: torch.Tensor, batch_size: int | None):
 
 def _fit_inputs(mnist, settings: dict, device) -> torch.Tensor:
     fit = settings["patterns"]
-    return pattern_training_inputs(mnist, fit["images"], fit["seed"]).to(device)
+    return pattern_training_inputs(mnist, fit["images"], fit["seed"]).to(device, PRECISION)
 
 
 def describe_shift(shift: str, settings: dict) -> str:
@@ -182,7 +196,7 @@ def _groups(shift: str, n: int) -> list[list[int]]:
 
 def _shown(net1, testbed, settings, dev):
     x, labels, indices = load_testbed(testbed, net1.encoding, settings["images"])
-    x = x.to(dev)
+    x = x.to(dev, PRECISION)
     with torch.no_grad():
         target = net1(x).argmax(1)
     return x, labels, indices, target
@@ -198,7 +212,7 @@ def fit_network2_patterns(*, checkpoint, testbed, mnist, shift: str, settings: d
     network's own training inputs (network 2: x + m2), and the paper estimator's analytic
     prediction of network 2's patterns from network 1's statistics."""
     dev = runtime.device(device)
-    net1, _ = models.load_checkpoint(checkpoint, dev)
+    net1 = _network1(checkpoint, dev)
     x, _, _, target = _shown(net1, testbed, settings, dev)
     m2 = make_shift(shift, settings, net1, x, target)
     x_train = _fit_inputs(mnist, settings, dev)
@@ -257,17 +271,17 @@ def input_invariance(*, checkpoint, testbed, mnist, patterns, shift: str,
     PatternNet maps of the first ``correlation_images`` test-bed digits are saved too.
     """
     dev = runtime.device(device)
-    net1, _ = models.load_checkpoint(checkpoint, dev)
+    net1 = _network1(checkpoint, dev)
     x, labels, indices, target = _shown(net1, testbed, settings, dev)
     names = map_names()
     pats1 = load_patterns(patterns, "network1", dev)
     pats1["predicted"] = pats1["paper"]  # network 1 is its own prediction
     maps1 = attribution_maps(net1, x, target, pats1, settings["ig_steps"])
     saved = load_npz(patterns)
-    m2 = torch.from_numpy(saved["m2"]).to(dev)
+    m2 = torch.from_numpy(saved["m2"]).to(dev, PRECISION)
     if m2.shape != x.shape:
         raise ValueError(f"{patterns}: shift for {len(m2)} images, this experiment shows {len(x)}")
-    x_test = data.encode(data.load_mnist(mnist).test_images, net1.encoding)
+    x_test = data.encode(data.load_mnist(mnist).test_images, net1.encoding).to(PRECISION)
     maps2 = {name: torch.zeros_like(maps1[name]) for name in names}
     logit_diff = np.zeros(len(x))
     for g, group in enumerate(_groups(shift, len(x))):
@@ -309,7 +323,7 @@ def _correlation_maps(net1, testbed, settings, pats1, dev) -> dict[str, np.ndarr
     """Network 1's PatternNet maps (each estimator) and inputs of more digits, for the
     between-digit correlation of the claims."""
     x, labels, _ = load_testbed(testbed, net1.encoding, settings["correlation_images"])
-    x = x.to(dev)
+    x = x.to(dev, PRECISION)
     with torch.no_grad():
         target = net1(x).argmax(1)
     out = {"correlation_x": x.cpu().numpy(), "correlation_labels": labels.numpy()}
