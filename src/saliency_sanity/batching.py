@@ -12,6 +12,10 @@ one row with a single probe forward (forward hooks on the leaf modules sum each 
 * CUDA: :data:`CUDA_FREE_FRACTION` of the free device memory (backward roughly triples the
   forward's footprint: saved tensors plus gradients).
 
+The budget is raised to the model's parameter bytes where those are larger (a batch re-reads
+every weight, so a batch smaller than that is bound by weight traffic: VGG-16's 553 MB of
+weights, :func:`parameter_bytes`).
+
 The result is clamped to [1, :data:`MAX_ROWS`] and cached for the process per model object
 (weakly: a collected model drops its entries), input shape (without the batch dimension), dtype
 and device. The probe runs under ``torch.no_grad`` in eval mode with the global RNG state forked;
@@ -76,6 +80,15 @@ def activation_bytes_per_row(model: nn.Module, example_input: torch.Tensor) -> i
     return max(1, total[0])
 
 
+def parameter_bytes(model: nn.Module) -> int:
+    """Bytes of the model's parameters: every batch reads them at least once (forward and
+    backward), so a batch whose activations are smaller than its weights is bound by the
+    weights' memory traffic, not by the cache (VGG-16 at 64x64: 553 MB of weights, 9.6 MB of
+    activations per row; the activation budget alone gave 3 rows and IG ran at 3x the
+    best-batch floor)."""
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
 def device_budget(device: torch.device) -> int:
     """Forward activation bytes one batch may take on ``device`` (see module docstring)."""
     if device.type == "cuda":
@@ -92,7 +105,8 @@ def rows_per_batch(
     budget_bytes: int | None = None,
 ) -> int:
     """Rows (model evaluations) per forward/backward batch for ``model`` on inputs like
-    ``example_input`` (N, ...): ``budget // activation bytes per row``, in [1, 4096].
+    ``example_input`` (N, ...): ``max(budget, parameter bytes) // activation bytes per row``,
+    in [1, 4096] (:func:`parameter_bytes` says why the weights set a lower bound).
 
     ``device`` (default: the input's) selects the budget, :func:`device_budget`, unless
     ``budget_bytes`` is given. Cached per (model, shape, dtype, device, budget) for the process.
@@ -105,7 +119,8 @@ def rows_per_batch(
         per_model = {}
     if key not in per_model:
         budget = device_budget(device) if budget_bytes is None else int(budget_bytes)
-        rows = budget // activation_bytes_per_row(model, example_input)
+        per_row = activation_bytes_per_row(model, example_input)
+        rows = max(budget, parameter_bytes(model)) // per_row
         per_model[key] = int(min(MAX_ROWS, max(MIN_ROWS, rows)))
     return per_model[key]
 

@@ -66,8 +66,12 @@ def test_rows_per_batch_is_the_budget_over_the_bytes_of_one_row():
     x = torch.zeros(5, 4)
     assert batching.activation_bytes_per_row(model, x) == 92
     assert batching.rows_per_batch(model, x, budget_bytes=920) == 10
-    assert batching.rows_per_batch(model, x, budget_bytes=91) == batching.MIN_ROWS
     assert batching.rows_per_batch(model, x, budget_bytes=10**12) == batching.MAX_ROWS
+    # a budget below the weights' bytes is raised to them: (4*8 + 8 + 8*3 + 3) floats = 268
+    # bytes of parameters over 92 bytes a row
+    assert batching.parameter_bytes(model) == 268
+    assert batching.rows_per_batch(model, x, budget_bytes=91) == 268 // 92
+    assert batching.rows_per_batch(nn.ReLU(), x, budget_bytes=1) == batching.MIN_ROWS
 
 
 def test_a_wider_model_gets_fewer_rows():
