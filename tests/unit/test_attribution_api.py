@@ -143,10 +143,15 @@ def test_bad_target_raises(target, match, generator):
         attribute("gradient", TinyMLP(generator), images(generator, n=3), torch.tensor(target))
 
 
-def test_model_with_wrong_output_shape_raises(generator):
+@pytest.mark.parametrize("target", [None, 0], ids=["predicted", "given"])
+def test_model_with_wrong_output_shape_raises(target, generator):
+    """A given target learns K from the cached probe, not from a forward pass of its own: the
+    output's shape is checked on both paths, and for every class."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 5), nn.Unflatten(1, (5, 1))).double()
     with pytest.raises(ValueError, match="logits of shape"):
-        attribute("gradient", model, images(generator))
+        attribute("gradient", model, images(generator), target)
+    with pytest.raises(ValueError, match="logits of shape"):
+        attribute_all_classes("gradient", model, images(generator))
 
 
 def test_gradcam_layer_errors(generator):

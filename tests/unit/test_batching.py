@@ -109,6 +109,37 @@ def test_the_choice_is_cached_per_model_and_shape():
     assert len(calls) == 1  # the second model's probe did not run the first
 
 
+def test_a_given_target_costs_no_forward_pass_beyond_the_methods_own():
+    """attribute() learns K from the cached probe: after the first call, Gradient with a given
+    target runs exactly one forward pass (its own), where it used to run a one-row pass more."""
+    calls = []
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    model.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
+    x, target = torch.rand(5, 4), torch.tensor([0, 1, 2, 0, 1])
+    batching.clear_cache()
+    attribute("gradient", model, x, target)
+    assert calls == [1, 5]  # the probe (one row), then the method's batch
+    attribute("gradient", model, x, target)
+    attribute_all_classes("gradient", model, x)
+    assert calls == [1, 5, 5, 5]
+
+
+def test_a_replaced_layer_is_probed_again():
+    """The cache key holds the parameters' shapes: a head swapped for one with 2 classes is
+    seen at once (target 2 then out of range), while randomising weights in place reuses it."""
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    x = torch.rand(2, 4)
+    assert batching.output_classes(model, x) == 3
+    attribute("gradient", model, x, torch.tensor([2, 2]))
+    with torch.no_grad():
+        model[2].weight.normal_()
+    assert batching.output_classes(model, x) == 3
+    model[2] = nn.Linear(8, 2)
+    assert batching.output_classes(model, x) == 2
+    with pytest.raises(ValueError, match="out of range"):
+        attribute("gradient", model, x, torch.tensor([2, 2]))
+
+
 def test_an_explicit_chunk_wins_and_a_bad_one_is_named():
     model = nn.Sequential(nn.Linear(4, 3))
     assert resolve_chunk(5, model, torch.zeros(2, 4)) == 5

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from saliency_sanity.attribution.registry import METHODS, Method, all_class_maps, register
+from saliency_sanity.batching import output_classes
 
 __all__ = [
     "METHODS",
@@ -90,10 +91,11 @@ def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def _resolve_target(model: nn.Module, x: torch.Tensor, target: Any) -> torch.Tensor:
     """The predicted class (one no-grad forward) for None; else a validated target. A given
-    target needs only the first sample's forward pass to learn K and check the output shape."""
+    target needs only K and the output's shape, which the cached one-row probe of
+    :func:`saliency_sanity.batching.output_classes` knows: no forward pass of its own."""
     if target is None:
         return _logits(model, x).argmax(dim=1)
-    k = _logits(model, x[:1]).shape[1]
+    k = output_classes(model, x)
     return _check_target(target, torch.zeros(x.shape[0], k, device=x.device))
 
 
@@ -144,7 +146,7 @@ def attribute_all_classes(
     method = _method(name)
     _check_input(x)
     with model_guard(model):
-        _logits(model, x[:1])  # checks the output shape
+        output_classes(model, x)  # checks the output shape (cached probe)
         maps = all_class_maps(method, model, x, **{**method.defaults, **params})
     return maps.detach()
 

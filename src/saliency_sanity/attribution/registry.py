@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from saliency_sanity.batching import output_classes
+
 MethodFn = Callable[..., torch.Tensor]
 #: the positional arguments every method takes before its parameters
 POSITIONAL = ("model", "x", "target")
@@ -66,9 +68,9 @@ def register(name: str, label: str = "", **overrides: Any) -> Callable[[MethodFn
 
 
 def n_classes(model: nn.Module, x: torch.Tensor) -> int:
-    """K, from one no-grad forward pass on the first input."""
-    with torch.no_grad():
-        return model(x[:1]).shape[1]
+    """K, from the cached one-row probe of the model on inputs like ``x``
+    (:func:`saliency_sanity.batching.output_classes`)."""
+    return output_classes(model, x)
 
 
 def each_class(fn: MethodFn, model: nn.Module, x: torch.Tensor, **params: Any) -> torch.Tensor:
