@@ -229,6 +229,42 @@ def test_one_pass_patterns_match_direct_formulas_conv(estimator, generator):
     assert torch.allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("padding", "stride", "dilation"), [(0, 1, 1), (1, 2, 1), (2, 1, 2)], ids=str
+)
+def test_conv_sums_are_the_sums_over_its_patches(padding, stride, dilation, generator, monkeypatch):
+    """The conv statistics (one weight gradient, no patches made) equal the same sums taken
+    over explicitly unfolded patches, row by row in float64: 3 input channels, zero padding,
+    stride and dilation; two batches, and blocks of one image within a batch."""
+    conv = nn.Conv2d(3, 4, 3, stride=stride, padding=padding, dilation=dilation).double()
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator, dtype=torch.float64))
+    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten())
+    x = torch.randn(9, 3, 9, 9, generator=generator, dtype=torch.float64)
+    got = P.fit_pattern_statistics(model, x, batch_size=5).layers["0"]
+    monkeypatch.setattr(P, "_PATCH_BYTES", 1)  # a block per image
+    one_by_one = P.fit_pattern_statistics(model, x, batch_size=5).layers["0"]
+    cols = torch.nn.functional.unfold(x, 3, dilation=dilation, padding=padding, stride=stride)
+    rows = cols.transpose(1, 2).reshape(-1, 27)  # one row per patch position and image
+    w = conv.weight.reshape(4, 27)
+    y = rows @ w.T
+    on = (y + conv.bias > 0).double()
+    want = {"n": torch.tensor(len(rows), dtype=torch.float64), "count": on.sum(0),
+            "sum_x": rows.sum(0), "sum_y": y.sum(0), "sum_xy": rows.T @ y, "active_x": rows.T @ on,
+            "active_y": (on * y).sum(0), "active_xy": rows.T @ (on * y)}  # fmt: skip
+    for field, value in want.items():
+        torch.testing.assert_close(getattr(got, field), value, rtol=1e-12, atol=1e-12, msg=field)
+        torch.testing.assert_close(getattr(one_by_one, field), value, rtol=1e-12, atol=1e-12)
+    assert 0 < on.mean() < 1  # both sides of the mask are exercised
+
+
+def test_a_conv_with_non_zero_padding_mode_is_named(generator):
+    """The weight-gradient sums assume zero padding; the layer walk refuses anything else."""
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect"), nn.ReLU())
+    with pytest.raises(ValueError, match="zero padding"):
+        P.fit_pattern_statistics(model, torch.rand(2, 1, 5, 5, generator=generator))
+
+
 def test_mean_term_and_gap_decompose_the_paper_numerator(generator):
     """paper numerator = covariance numerator + E+[x] (E+[y] - E[y])."""
     model, x_train, _ = setup("mlp", generator)

@@ -126,3 +126,50 @@ def test_evaluate_counts_top1_hits_whatever_the_batch_size():
         assert evaluate(model, x, y, batch_size=batch_size) == pytest.approx(5 / 7)
     assert model.training
     assert evaluate(model, x[:0], y[:0]) == 0.0
+
+
+def test_a_conv_model_trains_channels_last_to_the_same_weights(monkeypatch):
+    """Training a conv model in channels-last layout (train.memory_format) is the same maths as
+    in the default layout: float64, three epochs of a small CNN, weights equal to rounding;
+    afterwards every parameter is back in the default layout. A dense model, one with dropout
+    and one on CUDA keep the default layout."""
+    from saliency_sanity import train as T
+
+    def cnn():
+        torch.manual_seed(1)
+        return torch.nn.Sequential(
+            torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(4, 6, 3), torch.nn.ReLU(), torch.nn.Flatten(),
+            torch.nn.Linear(6 * 4 * 4, 3),
+        ).double()  # fmt: skip
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(24, 1, 12, 12, generator=g, dtype=torch.float64), torch.arange(24) % 3
+    spec = TrainSpec(lr=1e-2, batch_size=8, epochs=3)
+    cpu = torch.device("cpu")
+    assert T.memory_format(cnn(), cpu) == torch.channels_last
+    assert T.memory_format(torch.nn.Linear(3, 2), cpu) == torch.contiguous_format
+    with_dropout = torch.nn.Sequential(*cnn()[:3], torch.nn.Dropout2d(0.5))
+    assert T.memory_format(with_dropout, cpu) == torch.contiguous_format
+    assert T.memory_format(cnn(), torch.device("cuda")) == torch.contiguous_format
+    layouts = []
+    conv_weight = torch.nn.Conv2d.forward
+
+    def spy(self, inp):  # the layout of the weight (4 input channels: the layouts differ)
+        if self.in_channels > 1:
+            layouts.append(self.weight.is_contiguous(memory_format=torch.channels_last))
+        return conv_weight(self, inp)
+
+    monkeypatch.setattr(torch.nn.Conv2d, "forward", spy)
+    fast = cnn()
+    T.train(fast, x, y, x, y, spec, seed=0, device=torch.device("cpu"))
+    assert layouts and all(layouts)
+    monkeypatch.setattr(T, "memory_format", lambda *_: torch.contiguous_format)
+    layouts.clear()
+    plain = cnn()
+    T.train(plain, x, y, x, y, spec, seed=0, device=torch.device("cpu"))
+    assert not any(layouts)
+    for (name, a), b in zip(fast.state_dict().items(), plain.state_dict().values(), strict=True):
+        assert a.is_contiguous(), name
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=name)
+    assert not torch.equal(fast[0].weight, cnn()[0].weight)  # it did train
