@@ -335,3 +335,25 @@ def bias_compensated(model: PaperModel, shift: torch.Tensor | float) -> PaperMod
         b1 = layer.bias if layer.bias is not None else torch.zeros(layer.out_features)
         layer.bias = nn.Parameter(b1 - layer.weight @ m2)
     return net2
+
+
+@torch.no_grad()
+def compensation_error(
+    net1: nn.Module, net2: nn.Module, x: torch.Tensor, shift, batch_size: int | None = None
+) -> tuple[float, int]:
+    """How far network 2 on x + shift is from network 1 on x (kindermans2017 Sec. 2: both are
+    0 up to rounding for :func:`bias_compensated`): (max |net1(x) - net2(x + shift)| over
+    ``x``, the number of inputs whose top-1 class differs). Batches of ``batch_size`` rows
+    (None: :func:`~saliency_sanity.batching.rows_per_batch` of network 1) move to network 1's
+    device one at a time."""
+    from saliency_sanity.batching import rows_per_batch
+
+    dev = next(net1.parameters()).device
+    shift = torch.as_tensor(shift, device=dev)
+    worst, differ = 0.0, 0
+    for batch in x.split(batch_size or rows_per_batch(net1, x[:1].to(dev))):
+        batch = batch.to(dev)
+        out1, out2 = net1(batch), net2(batch + shift)
+        worst = max(worst, float((out1 - out2).abs().max()))
+        differ += int((out1.argmax(1) != out2.argmax(1)).sum())
+    return worst, differ

@@ -119,6 +119,25 @@ def test_bias_compensated_network_gives_the_same_logits(shift):
         assert torch.equal(v, before[k])
 
 
+def test_compensation_error_by_hand():
+    """Identity Linear(2, 2), shift m = (1, 0). Uncompensated, net2(x + m) - net1(x) = W m =
+    (1, 0) for every x: the error is 1, and the top-1 class flips only for (0, 0.5) (argmax 1
+    -> 0 at (1, 0.5)); (0, 2) and (1, 0) keep theirs. Compensated: (0, 0). Any batching."""
+    net1 = nn.Linear(2, 2).double()
+    with torch.no_grad():
+        net1.weight.copy_(torch.eye(2))
+        net1.bias.zero_()
+    x = torch.tensor([[0.0, 0.5], [0.0, 2.0], [1.0, 0.0]], dtype=torch.float64)
+    m = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    for batch_size in (1, 2, None):
+        assert models.compensation_error(net1, net1, x, m, batch_size) == (1.0, 1)
+    net2 = nn.Linear(2, 2).double()
+    with torch.no_grad():
+        net2.weight.copy_(torch.eye(2))
+        net2.bias.copy_(-m)  # b2 = b1 - W m
+    assert models.compensation_error(net1, net2, x, m) == (0.0, 0)
+
+
 def test_bias_compensation_needs_dense_first_layer():
     with pytest.raises(ValueError, match="convolution"):
         models.bias_compensated(models.build("cnn"), -1.0)

@@ -30,7 +30,6 @@ from tqdm import tqdm
 from saliency_sanity import data, models, runtime, shifts
 from saliency_sanity.attribution import attribute
 from saliency_sanity.attribution import patterns as P
-from saliency_sanity.batching import rows_per_batch
 from saliency_sanity.catalogue import (
     MNIST,
     C,
@@ -234,19 +233,9 @@ def fit_network2_patterns(*, checkpoint, testbed, mnist, shift: str, settings: d
 def same_outputs(
     net1, net2, x: torch.Tensor, m2: torch.Tensor, batch_size: int | None = None
 ) -> float:
-    """Max |net1(x) - net2(x + m2)| over ``x``; raises if any prediction differs.
-
-    ``batch_size=None``: :func:`~saliency_sanity.batching.rows_per_batch` of network 1.
-    """
-    dev = next(net1.parameters()).device
-    worst, differ = 0.0, 0
-    batch_size = batch_size or rows_per_batch(net1, x[:1].to(dev))
-    with torch.no_grad():
-        for batch in x.split(batch_size):
-            batch = batch.to(dev)
-            out1, out2 = net1(batch), net2(batch + m2)
-            worst = max(worst, float((out1 - out2).abs().max()))
-            differ += int((out1.argmax(1) != out2.argmax(1)).sum())
+    """Max |net1(x) - net2(x + m2)| over ``x`` (:func:`models.compensation_error`); raises if
+    any prediction differs. ``batch_size=None``: rows per batch chosen for network 1."""
+    worst, differ = models.compensation_error(net1, net2, x, m2, batch_size)
     if differ:
         raise RuntimeError(
             f"network 2 (b2 = b1 - W m2) predicts differently from network 1 on {differ} of "

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from saliency_sanity import data, models, runtime
-from saliency_sanity.batching import rows_per_batch
 from saliency_sanity.io import save_json
 from saliency_sanity.train import TrainSpec, evaluate, train
 
@@ -70,12 +69,8 @@ def shifted_network(
     x1 = data.encode(images.test_images, net1.encoding)
     x2 = x1 + shift
     y = torch.from_numpy(images.test_labels)
-    rows = rows_per_batch(net1, x1[:1])
-    with torch.no_grad():
-        out1 = torch.cat([net1(b) for b in x1.split(rows)])
-        out2 = torch.cat([net2(b) for b in x2.split(rows)])
-    max_diff = float((out1 - out2).abs().max())
-    same_pred = bool((out1.argmax(1) == out2.argmax(1)).all())
+    max_diff, differ = models.compensation_error(net1, net2, x1, shift)
+    same_pred = differ == 0
     result = {
         "shift": shift,
         "net1_test_accuracy": evaluate(net1, x1, y),
