@@ -349,11 +349,11 @@ def compensation_error(
     from saliency_sanity.batching import rows_per_batch
 
     dev = next(net1.parameters()).device
-    shift = torch.as_tensor(shift, device=dev)
-    worst, differ = 0.0, 0
+    shift = torch.as_tensor(shift, dtype=x.dtype, device=dev)  # a float shift stays exact
+    worst, differ = torch.zeros((), dtype=torch.float64, device=dev), 0
     for batch in x.split(batch_size or rows_per_batch(net1, x[:1].to(dev))):
         batch = batch.to(dev)
         out1, out2 = net1(batch), net2(batch + shift)
-        worst = max(worst, float((out1 - out2).abs().max()))
+        worst = torch.maximum(worst, (out1 - out2).abs().max().double())  # NaN propagates
         differ += int((out1.argmax(1) != out2.argmax(1)).sum())
-    return worst, differ
+    return float(worst), differ

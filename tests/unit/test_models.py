@@ -1,5 +1,7 @@
 """The model zoo: shapes, layer order, initialisers, checkpoints, the bias-compensated network."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -136,6 +138,17 @@ def test_compensation_error_by_hand():
         net2.weight.copy_(torch.eye(2))
         net2.bias.copy_(-m)  # b2 = b1 - W m
     assert models.compensation_error(net1, net2, x, m) == (0.0, 0)
+    # a Python-float shift on float64 networks is applied in float64 (0.3 is no float32)
+    torch.manual_seed(0)
+    deep = models.build("kindermans_mlp").double().eval()
+    digits = torch.rand(4, 1, 28, 28, dtype=torch.float64)
+    assert (
+        models.compensation_error(deep, models.bias_compensated(deep, 0.3), digits, 0.3)[0] < 1e-12
+    )
+    broken = nn.Linear(2, 2).double()
+    with torch.no_grad():
+        broken.bias.fill_(float("nan"))
+    assert math.isnan(models.compensation_error(net1, broken, x, m)[0])  # NaN is not hidden
 
 
 def test_bias_compensation_needs_dense_first_layer():
