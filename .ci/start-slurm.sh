@@ -7,8 +7,10 @@
 #
 # The GPU is a GRES backed by a character device made with mknod (NVIDIA's major number 195); no
 # job ever opens it, it only lets SLURM place jobs that ask for --gpus=1 / --gres=gpu:1. Nothing
-# is accounted (no slurmdbd): finished jobs stay in the controller for an hour (MinJobAge), which
-# is what squeue (Snakemake's status command here) and `scontrol show job` read.
+# is accounted (no slurmdbd): finished jobs stay in the controller for three hours (MinJobAge),
+# which is what squeue (Snakemake's status command here) and `scontrol show job` read; the test
+# reads them after its run (timeout 90 min) and refuses a shorter MinJobAge. The node's memory is
+# the machine's less 1 GB; the test lowers the smoke jobs' mem_mb requests to fit it.
 # Idempotent: a cluster that already answers with its node idle or busy is left running.
 set -euo pipefail
 
@@ -45,7 +47,8 @@ munge -n | unmunge >/dev/null
 install -d -m 0755 "$STATE" "$STATE/slurmctld" "$STATE/slurmd" /var/log/slurm "$CONF"
 [ -c "$FAKE_GPU" ] || mknod "$FAKE_GPU" c 195 0
 CPUS=$(nproc)
-MEM_MB=$(( $(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo) - 1024 ))
+TOTAL_MB=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
+MEM_MB=$(( TOTAL_MB > 2048 ? TOTAL_MB - 1024 : TOTAL_MB / 2 ))  # leave the daemons some room
 
 echo "NodeName=localhost Name=gpu Type=fake File=$FAKE_GPU" > "$CONF/gres.conf"
 cat > "$CONF/slurm.conf" <<EOF
@@ -74,8 +77,8 @@ SelectTypeParameters=CR_Core
 GresTypes=gpu
 # a node that went down because its slurmd restarted comes back by itself
 ReturnToService=2
-# finished jobs stay visible to squeue/scontrol for an hour
-MinJobAge=3600
+# finished jobs stay visible to squeue/scontrol for 3 h: longer than the SLURM test's 90 min
+MinJobAge=10800
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB Gres=gpu:fake:1 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF

@@ -52,6 +52,10 @@ class Resources:
     runtime: int = 10
 
 
+#: what a figure job needs (reads saved results, draws with matplotlib; no GPU)
+FIGURE_RESOURCES = Resources(mem_mb=2000, runtime=10)
+
+
 # --- references inside specs ---------------------------------------------------------------
 
 
@@ -173,6 +177,12 @@ SPECS: list[Spec] = []
 def _register(kind, doc, name, over, inputs, params, resources, when, caption, fields=None):
     def deco(fn: Callable) -> Callable:
         path = f"{fn.__module__}:{fn.__qualname__}"
+        positional = [p.name for p in inspect.signature(fn).parameters.values()
+                      if p.kind not in (p.KEYWORD_ONLY, p.VAR_KEYWORD)]  # fmt: skip
+        if positional:
+            raise TypeError(f"{kind} {doc}/{name}: {path} must take keyword-only arguments (the "
+                            f"adapter calls it with keywords), but {positional} can be passed "
+                            f"by position: write def {fn.__name__}(*, ...)")  # fmt: skip
         if any((s.kind, s.doc, s.name, s.fn) == (kind, doc, name, path) for s in SPECS):
             raise ValueError(f"{kind} {doc}/{name} ({path}) registered twice")
         spec = Spec(kind, doc, name, path, dict(over or {}), inputs or {}, params or {},
@@ -195,11 +205,11 @@ def experiment(doc: str, name: str, *, over=None, inputs=None, params=None,
 
 
 def figure(doc: str, name: str, *, over=None, inputs=None, params=None, caption=None,
-           when=None, fields=None):  # fmt: skip
+           when=None, fields=None, resources: Resources = FIGURE_RESOURCES):  # fmt: skip
     """Register a figure: its function writes png, pdf, csv and the gallery entry; its fixed
     text is ``workflow/report/<doc>/<caption>.rst`` (default: its name), whose ``{field}``
     placeholders are the row's fields, plus ``fields(config)`` (e.g. the weights' name)."""
-    return _register("figure", doc, name, over, inputs, params, Resources(), when,
+    return _register("figure", doc, name, over, inputs, params, resources, when,
                      caption or name, fields)  # fmt: skip
 
 
@@ -255,9 +265,25 @@ def imagenet_weights(config: Mapping) -> str:
     return f"torchvision's {tier['weights']} pretrained weights"
 
 
+def imagenet_images(config: Mapping) -> str:
+    """The ImageNet tier's image source in words, for captions: the configured folder (its
+    classes and images per class) or scikit-image's photographs (no folder configured)."""
+    bed = config["imagenet"]["testbed"]
+    if bed["folder"] is None:
+        return ("scikit-image's five bundled colour photographs (astronaut, cat, coffee, rocket, "
+                "motorcycle; no ImageNet folder is configured, and only three have an ImageNet "
+                "class)")  # fmt: skip
+    classes = bed.get("classes")
+    which = (f"{len(classes)} classes: {', '.join(classes)}" if classes
+             else "every class sub-folder")  # fmt: skip
+    per = bed.get("per_class")
+    each = "all images of each" if per is None else f"the first {per} images of each"
+    return f"images of the ImageNet folder {bed['folder']} ({which}; {each})"
+
+
 def imagenet_fields(config: Mapping) -> dict[str, str]:
-    """Caption fields of the ImageNet tier's figures."""
-    return {"weights": imagenet_weights(config)}
+    """Caption fields of the ImageNet tier's figures: ``{weights}`` and ``{images}``."""
+    return {"weights": imagenet_weights(config), "images": imagenet_images(config)}
 
 
 def _evaluate(spec_value: Any, config: Mapping, fields: Mapping[str, str]) -> Any:

@@ -15,7 +15,6 @@ Every ReLU is its own ``nn.ReLU`` module, used once, so that hook-based methods 
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 import pickle
@@ -322,19 +321,20 @@ def bias_compensated(model: PaperModel, shift: torch.Tensor | float) -> PaperMod
 
     Then ``net2(x + m2) == net1(x)`` for every x: W (x + m2) + b1 - W m2 = W x + b1. ``shift``
     (m2) is a scalar or a tensor of the input's shape. The original model is left unchanged.
+    The compensation is the checks' (:func:`saliency_sanity.checks.compensated`, which also
+    handles convolutions); here the papers' dense first layer is required.
     """
-    net2 = copy.deepcopy(model)
-    _, layer = first_linear(net2)
+    from saliency_sanity.checks.input_invariance import compensated, shift_tensor
+
+    _, layer = first_linear(model)
     m2 = torch.as_tensor(shift, dtype=layer.weight.dtype, device=layer.weight.device)
-    m2 = m2.expand(*model.input_shape).reshape(-1) if m2.numel() == 1 else m2.reshape(-1)
-    if m2.numel() != layer.in_features:
+    if m2.numel() != 1 and m2.numel() != layer.in_features:
         raise ValueError(
             f"shift has {m2.numel()} elements, the first layer takes {layer.in_features}"
         )
-    with torch.no_grad():
-        b1 = layer.bias if layer.bias is not None else torch.zeros(layer.out_features)
-        layer.bias = nn.Parameter(b1 - layer.weight @ m2)
-    return net2
+    x = torch.zeros(1, *model.input_shape, dtype=m2.dtype, device=m2.device)
+    m2 = shift_tensor(m2.reshape(model.input_shape) if m2.numel() > 1 else m2, x)
+    return compensated(model, x, m2).train(model.training)
 
 
 @torch.no_grad()

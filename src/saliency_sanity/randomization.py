@@ -10,7 +10,7 @@ compares a saliency map of the trained model with maps of models whose weights w
 
 Each layer is re-initialised with the model's own training-time initialiser,
 ``model.init_layer(name, generator)`` (weights and biases; batch-norm running statistics are not
-reset), as the original sanity-checks code does. Every step works on a deep copy: the model passed
+reset), as the original sanity-checks code does. Every step works on a copy: the model passed
 in is never modified.
 
 Seeding: the generator for a layer is derived from the base seed **and the layer's name**
@@ -110,8 +110,10 @@ def cascading(model: nn.Module, seed: int, layers: Sequence[str] | None = None) 
     ------
     (name, model)
         First ``("original", copy of model)``, then after each layer ``name`` a new eval-mode
-        deep copy in which that layer and all layers before it in the order are re-initialised.
-        Each yielded model is its own object (on the input model's device), safe to keep.
+        copy in which that layer and all layers before it in the order are re-initialised.
+        Each yielded model is its own object (on the input model's device), safe to keep; the
+        copies share the tensors of the layers they have in common (only a re-drawn layer is
+        copied), so do not modify one in place.
     """
     yield from _randomized(model, seed, layers, "cascading")
 
@@ -120,8 +122,9 @@ def independent(model: nn.Module, seed: int, layers: Sequence[str] | None = None
     """Independent randomisation (Adebayo et al. 2018, Sec. 3; gupta2019's "layerwise").
 
     Same arguments as :func:`cascading`. Yields ``("original", copy)``, then for each layer
-    ``name`` an eval-mode deep copy of ``model`` in which only that layer is re-initialised, with
-    the same fresh weights as in the cascading step of that layer.
+    ``name`` an eval-mode copy of ``model`` in which only that layer is re-initialised, with
+    the same fresh weights as in the cascading step of that layer (and the other layers'
+    tensors shared with the original's copy).
     """
     yield from _randomized(model, seed, layers, "independent")
 

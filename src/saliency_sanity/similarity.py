@@ -82,16 +82,36 @@ def spearman(a, b, absolute: bool = True) -> np.ndarray:
     default view), else of the signed m (both are reported; Adebayo et al. 2018, Sec. 3; the
     signed view answers Sundararajan & Taly 2018). Ties get average ranks, as
     ``scipy.stats.spearmanr``. A constant map gives NaN (as scipy); a map with a NaN gives NaN.
-    Max-normalising the maps first would not change the result.
+    Max-normalising the maps first would not change the result. It is :func:`correlation` of
+    the two batches' :func:`spearman_ranks`, so a batch compared with many is ranked once.
     """
     a, b = _as_batch(a, b)
-    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    return correlation(spearman_ranks(a, absolute), spearman_ranks(b, absolute))
+
+
+def spearman_ranks(maps, absolute: bool = True) -> np.ndarray:
+    """Average ranks (N, D) of each flattened map (of |m| with ``absolute``); a map with a NaN
+    gets a row of NaN. The half of :func:`spearman` that depends on one batch alone."""
+    m = np.asarray(_to_numpy(maps), dtype=np.float64)
+    m = m.reshape(len(m), -1)
     if absolute:
-        a, b = np.abs(a), np.abs(b)
+        m = np.abs(m)
+    ranks = np.empty(m.shape)
+    for rows in _chunks(*m.shape):
+        ranks[rows] = _average_ranks(m[rows])
+    ranks[np.isnan(m).any(axis=1)] = np.nan
+    return ranks
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of ``a`` (N, D) with the same row of ``b`` -> (N,); NaN
+    for a constant row or one with a NaN. Of ranks (:func:`spearman_ranks`) it is Spearman's
+    correlation, of HOG features (:func:`hog_features`) the HOG similarity."""
+    if a.shape != b.shape:
+        raise ValueError(f"rows must have the same shape, got {a.shape} and {b.shape}")
     out = np.empty(len(a))
     for rows in _chunks(*a.shape):
-        out[rows] = _pearson_rows(_average_ranks(a[rows]), _average_ranks(b[rows]))
-    out[np.isnan(a).any(axis=1) | np.isnan(b).any(axis=1)] = np.nan
+        out[rows] = _pearson_rows(a[rows], b[rows])
     return out
 
 
@@ -170,7 +190,7 @@ def hog_similarity(a, b, absolute: bool = True) -> np.ndarray:
     for the cells we use. Maps without any gradient (constant) give NaN.
     """
     a, b = _as_batch(a, b)
-    return _pearson_rows(hog_features(a, absolute), hog_features(b, absolute))
+    return correlation(hog_features(a, absolute), hog_features(b, absolute))
 
 
 def summarize(values) -> tuple[float, float]:

@@ -6,12 +6,12 @@ import inspect
 
 import pytest
 import torch
-from _attribution_models import TinyCNN, images
+from _attribution_models import TinyCNN, TinyMLP, images
 from torch import nn
 
 from saliency_sanity import batching
 from saliency_sanity.attribution import METHODS, attribute, attribute_all_classes
-from saliency_sanity.attribution._utils import blocks, resolve_chunk
+from saliency_sanity.attribution._utils import blocks, grid_rows, resolve_chunk
 from saliency_sanity.attribution.patterns import fit_patterns
 
 #: Every registered method that batches rows (has a ``chunk`` parameter): all must appear in
@@ -57,6 +57,68 @@ def test_maps_do_not_depend_on_the_rows_per_batch(name, all_classes, generator):
     for chunk in (1, 3, 7, None):
         maps = maps_at(chunk)
         torch.testing.assert_close(maps, ref, rtol=1e-10, atol=1e-12, msg=f"chunk={chunk}")
+
+
+#: methods that sum over samples/steps, with 5 (3) of them per image: 4 images are 20 rows, so
+#: batches of 3, 4 or 7 rows (7: 6 + 7 + 7) cut images between two batches (grid_rows)
+RAGGED = {
+    "smoothgrad": ("smoothgrad", {"samples": 5}),
+    "vargrad": ("vargrad", {"samples": 5}),
+    "integrated_gradients": ("integrated_gradients", {"steps": 5}),
+    "ig_smoothgrad": ("smoothgrad", {"base": "integrated_gradients", "steps": 3, "samples": 5}),
+    "ig_vargrad": ("vargrad", {"base": "integrated_gradients", "steps": 3, "samples": 5}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RAGGED))
+@pytest.mark.parametrize("all_classes", [False, True], ids=["target", "all_classes"])
+def test_images_cut_between_batches_give_the_same_maps(case, all_classes, generator):
+    """float64: rows per batch that are not a multiple of the samples (steps) per image give the
+    maps of one batch for everything: each image's run of rows in each batch is summed into
+    its own image (mean, and VarGrad's variance through Chan's merge, :func:`_merge`)."""
+    name, params = RAGGED[case]
+    model = TinyCNN(generator)
+    x = images(generator, n=4)
+    target = None if all_classes else torch.tensor([0, 1, 2, 3])
+
+    def maps_at(chunk):
+        if all_classes:
+            return attribute_all_classes(name, model, x, chunk=chunk, **params)
+        return attribute(name, model, x, target, chunk=chunk, **params)
+
+    ref = maps_at(10**6)
+    for chunk in (3, 4, 7):
+        torch.testing.assert_close(maps_at(chunk), ref, rtol=1e-10, atol=1e-12, msg=f"{chunk}")
+
+
+def test_every_batch_holds_about_chunk_rows(generator):
+    """SmoothGrad with 50 samples on 4 images in batches of at most 92 rows runs 3 batches of
+    66-67 rows (whole images per batch would be 4 batches of 50), and IG alike."""
+    sizes = []
+    model = TinyMLP(generator)
+    x = images(generator, n=4)
+    attribute("gradient", model, x, torch.zeros(4, dtype=torch.long))  # the probe, cached
+    model.register_forward_pre_hook(lambda _m, args: sizes.append(args[0].shape[0]))
+    attribute("smoothgrad", model, x, torch.zeros(4, dtype=torch.long), samples=50, chunk=92)
+    assert sizes == [66, 67, 67]
+    sizes.clear()
+    attribute("integrated_gradients", model, x, torch.zeros(4, dtype=torch.long), chunk=92)
+    assert sizes == [66, 67, 67]
+
+
+def test_grid_rows_cover_the_grid_once_in_item_major_order():
+    """4 items x 5 samples in batches of at most 7 rows: 6 + 7 + 7, each row once, items cut
+    between batches, and ``items``/``local`` name the items each batch touches."""
+    batches = list(grid_rows(4, 5, 7))
+    assert [len(b.item) for b in batches] == [6, 7, 7]
+    pairs = [(int(i), int(j)) for b in batches for i, j in zip(b.item, b.sample, strict=True)]
+    assert pairs == [(i, j) for i in range(4) for j in range(5)]
+    assert [(b.items.start, b.items.stop) for b in batches] == [(0, 2), (1, 3), (2, 4)]
+    assert batches[1].local.tolist() == [0, 0, 0, 0, 1, 1, 1]
+    assert list(grid_rows(0, 5, 7)) == []
+    assert [len(b.item) for b in grid_rows(2, 50, 40)] == [33, 33, 34]
+    with pytest.raises(ValueError, match="chunk"):
+        next(grid_rows(2, 5, 0))
 
 
 def test_rows_per_batch_is_the_budget_over_the_bytes_of_one_row():

@@ -119,10 +119,84 @@ def test_a_spec_registered_twice_is_refused(monkeypatch):
         catalogue.experiment("samek2020", "twice")(lambda *, out: None)
 
 
+def positional_figure(results, *, png, pdf, csv, entry):  # pragma: no cover - never called
+    """A figure function whose first argument can be passed by position."""
+
+
+@pytest.mark.parametrize("kind", ["experiment", "figure"])
+def test_a_function_that_is_not_keyword_only_is_refused(monkeypatch, kind):
+    monkeypatch.setattr(catalogue, "SPECS", list(catalogue.SPECS))
+    register = getattr(catalogue, kind)("samek2020", "positional")
+    with pytest.raises(TypeError, match=r"positional_figure must take keyword-only.*'results'"):
+        register(positional_figure)
+    with pytest.raises(TypeError, match=r"<lambda> must take keyword-only.*'args'"):
+        register(lambda *args, out: None)
+    assert not [s for s in catalogue.SPECS if s.name == "positional"]
+
+
 def test_heavy_rows_declare_resources(default):
     for row in default.experiments.values():
         assert isinstance(row.resources, Resources)
         assert row.resources.mem_mb >= 500 and row.resources.runtime >= 5, row.key
+
+
+# --- the ImageNet tier's rows ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def imagenet_on():
+    return Catalogue(config("imagenet.yaml"))
+
+
+def tier_only(on: Catalogue, default: Catalogue, table: str) -> dict:
+    """The rows the switch adds (absent with the tier off)."""
+    return {k: r for k, r in getattr(on, table).items() if k not in getattr(default, table)}
+
+
+def test_every_imagenet_experiment_declares_a_gpu(imagenet_on, default):
+    rows = tier_only(imagenet_on, default, "experiments")
+    assert len(rows) >= 16, sorted(rows)  # 18 figures from 16 experiments
+    for key, row in rows.items():
+        assert row.resources.gpu == 1, (key, row.resources)
+        reads = [f for files in row.files().values() for f in files]
+        assert any(f.endswith("/imagenet.json") for f in reads), (key, reads)
+
+
+def _imagenet_captions(cat: Catalogue, default: Catalogue) -> dict[str, dict[str, str]]:
+    rows = tier_only(cat, default, "figures")
+    assert len(rows) == 18, sorted(rows)
+    return {k: read_caption(Path(cat.caption_file(r, str(REPORT))), r.fields)
+            for k, r in rows.items()}  # fmt: skip
+
+
+def test_imagenet_captions_name_the_weights_and_the_image_source(imagenet_on, default, tmp_path):
+    from saliency_sanity import imagenet
+
+    photos = catalogue.imagenet_images(imagenet_on.config)
+    labelled = [n for n, c in imagenet.SKIMAGE_PHOTOGRAPHS.items() if c is not None]
+    assert "scikit-image" in photos and "five" in photos and "only three" in photos
+    assert len(imagenet.SKIMAGE_PHOTOGRAPHS) == 5 and len(labelled) == 3
+    cfg = load("config.yaml")
+    merge(cfg, load("imagenet.yaml"))
+    merge(cfg, {"imagenet": {"testbed": {"folder": str(tmp_path)}}})
+    folder = Catalogue(validate(cfg, ROOT / "config" / "schema.yaml"))
+    val = catalogue.imagenet_images(folder.config)
+    assert str(tmp_path) in val and "20 images" in val and "accordion" in val
+    for cat, images in ((imagenet_on, photos), (folder, val)):
+        weights = catalogue.imagenet_weights(cat.config)
+        for key, text in _imagenet_captions(cat, default).items():
+            assert weights in text["caption"] and images in text["caption"], key
+            assert not any("{" in v for v in text.values()), (key, text)
+    assert "scikit-image" not in val
+
+
+def test_no_vgg19_row_runs_dasp_and_its_captions_say_so(imagenet_on, default):
+    for key, row in tier_only(imagenet_on, default, "experiments").items():
+        assert "dasp" not in str(row.params).lower(), key
+    captions = _imagenet_captions(imagenet_on, default)
+    for key in ("gupta2019/competition_rank_vgg19", "gupta2019/approximate_completeness_vgg19"):
+        text = captions[key]["caption"]
+        assert "DASP" in text and "not run on VGG-19" in text and "150 528" in text, key
 
 
 def test_schema_documents_the_paths_key():

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_method_cases import CASES
 from torch import nn
 
 from saliency_sanity import checks, models, randomization
@@ -247,14 +249,61 @@ def test_the_checks_themselves_see_no_change_in_the_maps_of_a_model_that_ignores
     assert logit["mean"].iloc[0] == pytest.approx(1.0)
 
 
-def test_a_model_that_ignores_its_input_fails_every_check_for_every_method():
-    methods = ["gradient", "gradient_input", "integrated_gradients", "guided_backprop",
-               "smoothgrad", "occlusion", "gradcam"]  # fmt: skip
-    card = _card(IgnoresInput().eval(), methods, model_random_labels=IgnoresInput().eval())
-    assert set(card["check"]) == set(CHECKS) and set(card["method"]) == set(methods)
+def _blind(seed: int = 0) -> nn.Sequential:
+    """A model that ignores its input for any weights: the 1x1 convolution, stride 26 and
+    padding 13 on a 12 x 12 image, reads only zero padding, so the logits are a function of the
+    biases, also after any re-draw. Sequential, of layers every propagation method reads."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 2, 1, stride=26, padding=13), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(2 * 2 * 2, 10)).eval()  # fmt: skip
+
+
+def _blind_linear(seed: int = 0) -> nn.Sequential:
+    """The one-layer model of ``linear``, ignoring its input: W = 0 (a re-draw makes it read)."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(144, 10)).eval()
+    with torch.no_grad():
+        model[1].weight.zero_()
+    return model
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_model_that_ignores_its_input_fails_every_check_for_every_method(name):
+    """Every registered method (the cheap parameters of the one case list), every check: fails.
+    By the checks' own rules only the random logit fails (see the next test); the rest fail by
+    the scorecard's precondition that a model must read its input for a map to show anything,
+    which also fails the two references (noise passes the randomisation tests on any model)."""
+    blind = _blind_linear if name.removeprefix("competitive_") == "linear" else _blind
+    params = {k: v for k, v in CASES[name].items() if k != "patterns"}  # fitted on fit_inputs
+    card = scorecard(blind(0), _x(), methods={name: (name, params)}, init="reset",
+                     model_random_labels=blind(1), fit_inputs=_x(20))  # fmt: skip
+    assert set(card["check"]) == set(CHECKS)  # and every check applies (no empty cell):
     bad = card[card["passes"] != False]  # noqa: E712 (None must count too)
     assert bad.empty, bad.to_string()
-    assert card["note"].str.contains("constant").all()
+    assert card["note"].str.contains("ignores its input").all()
+
+
+def test_by_their_own_rules_the_checks_fail_a_model_that_ignores_its_input_only_on_the_logit():
+    """Gradient's maps of a model that ignores its input are zero. Zero maps have no ranks, so
+    the Spearman checks have no score; two zero maps have SSIM 1, and so have the untrained
+    copies' (null 1), so the random-logit test fails; a zero map is trivially invariant, so the
+    shifts pass. The references read no model: noise passes the randomisation test (Binder et
+    al. 2023), and an edge detector ignores a constant shift. Hence the precondition above."""
+    from saliency_sanity.checks.scorecard import _invariance_cells, _similarity_cells
+
+    model, x, kw = _blind(), _x(), {"init": "reset"}
+    methods = ["gradient", "random_map", "edge_detector"]
+    casc = checks.model_randomization(model, x, methods=methods, measures=("spearman_abs",), **kw)
+    cells = {c["method"]: c for c in _similarity_cells("c", casc, "spearman_abs", "last")}
+    assert cells["gradient"]["passes"] is None and "no score" in cells["gradient"]["note"]
+    assert cells["random_map"]["passes"] is True and cells["edge_detector"]["passes"] is False
+    logit = _similarity_cells("r", checks.random_logit(model, x, methods=["gradient"], **kw),
+                              "ssim", "last")[0]  # fmt: skip
+    assert (logit["score"], logit["null"], logit["passes"]) == (1.0, 1.0, False)
+    shift = {c["method"]: c for c in _invariance_cells(
+        "s", checks.input_invariance(model, x, methods=methods, shift=-1.0))}  # fmt: skip
+    assert shift["gradient"]["score"] == 0 and shift["gradient"]["passes"] is True
+    assert shift["edge_detector"]["passes"] is True
 
 
 def test_the_edge_detector_fails_every_randomisation_check_by_construction():
@@ -521,3 +570,103 @@ def test_the_design_sketch_calls_work_as_written():
     assert len(checks.scorecard(model, x, None, ["gradient"], init="reset"))
     with pytest.raises(ValueError, match="methods is required"):
         checks.model_randomization(model, x)
+
+
+# --- order, measures and the compensation check --------------------------------------------
+
+
+def _deep():
+    """Conv -> conv -> dense: three steps, so an order is visible."""
+    torch.manual_seed(3)
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Conv2d(2, 2, 3, padding=1),
+                         nn.ReLU(), nn.Flatten(), nn.Linear(2 * 12 * 12, 4)).eval()  # fmt: skip
+
+
+def test_bottom_up_runs_the_steps_from_the_input_layer_up():
+    model = _deep()
+    steps = steps_of(model, _x())
+    assert [s.name for s in steps] == ["0", "2", "5"]  # listed from the input
+    nets = list(randomized_models(model, steps, direction="bottom_up", init="reset", seed=5))
+    assert [name for name, _ in nets] == ["original", "0", "2", "5"]
+    trained = dict(model.named_parameters())
+    for k, (_, net) in enumerate(nets):  # cascading: the k layers nearest the input are new
+        redrawn = {n.split(".")[0] for n, p in net.named_parameters()
+                   if not torch.equal(p, trained[n])}  # fmt: skip
+        assert redrawn == set(["0", "2", "5"][:k])
+    # a layer gets the same fresh weights in either direction (seeded by its name)
+    top = dict(randomized_models(model, steps, init="reset", seed=5))
+    assert torch.equal(nets[1][1][0].weight, top["0"][0].weight)
+    df = checks.model_randomization(model, _x(), methods=["gradient"], direction="bottom_up",
+                                    init="reset", measures=("ssim",), null=False)  # fmt: skip
+    assert df["step"].tolist() == ["original", "0", "2", "5"]
+    assert df.attrs["direction"] == "bottom_up"
+
+
+def test_a_step_copies_only_the_layers_it_redraws():
+    """The models of a randomisation share the tensors of the layers they have in common (a
+    step copies its own layers, not the model), never the caller's; a re-draw that writes
+    outside its step is caught."""
+    from saliency_sanity.checks.layers import Step, _redrawn_copy
+
+    model = _deep()
+    before = _state(model)
+    nets = dict(randomized_models(model, steps_of(model, _x()), init="reset", seed=1))
+    assert nets["5"][0].weight is nets["original"][0].weight  # top-down: the dense layer first
+    assert nets["5"][5].weight is not nets["original"][5].weight
+    assert nets["2"][5].weight is nets["5"][5].weight  # cascading: kept from the step before
+    assert not {id(p) for p in model.parameters()} & {id(p) for n in nets.values()
+                                                       for p in n.parameters()}  # fmt: skip
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+    def sloppy(net, name, seed, recurse):
+        with torch.no_grad():
+            net[0].weight.add_(1.0)  # not the step's layer
+
+    with pytest.raises(RuntimeError, match="changed a layer outside"):
+        _redrawn_copy(nets["original"], Step("5", ("5",)), sloppy, 0)
+
+
+def test_hog_through_the_checks_is_the_hog_similarity_of_the_maps():
+    from saliency_sanity import similarity
+
+    model, x = _cnn(), _x()
+    df = checks.model_randomization(model, x, methods=["gradient"], init="reset",
+                                    measures=("hog",))  # fmt: skip
+    nets = dict(randomized_models(model, steps_of(model, x), init="reset", seed=0))
+    maps = {k: attribute("gradient", net, x, net(x).argmax(1)) for k, net in nets.items()}
+    assert df["mean"].iloc[0] == pytest.approx(1.0)
+    for row in df.itertuples():
+        expected = similarity.hog_similarity(maps["original"], maps[row.step])
+        assert row.mean == pytest.approx(np.nanmean(expected), abs=1e-12)
+        assert row.n == np.isfinite(expected).sum() and np.isfinite(row.null_mean)
+    # maps too small for HOG cells: empty rows that say why
+    mlp = nn.Sequential(nn.Flatten(), nn.Linear(64, 3)).eval()
+    small = checks.model_randomization(mlp, _x()[..., :8, :8], methods=["gradient"],
+                                       init="reset", measures=("hog",))  # fmt: skip
+    assert (small["n"] == 0).all() and small["note"].str.contains("H, W >= 11").all()
+
+
+class Clamped(nn.Module):
+    """Clips its input before the first layer: a shift of the input does not reach the layer
+    linearly, so no bias can compensate it."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(144, 3)
+
+    def forward(self, x):
+        return self.fc(x.clamp(0, 1).flatten(1))
+
+
+def test_input_invariance_raises_when_the_compensated_logits_differ(monkeypatch):
+    torch.manual_seed(0)
+    with pytest.raises(RuntimeError, match="the input does not reach the first layer linearly"):
+        checks.input_invariance(Clamped().eval(), _x(), methods=["gradient"], shift=-1.0)
+    # a wrongly compensated network 2 (here: none at all) is caught the same way, with numbers
+    module = importlib.import_module("saliency_sanity.checks.input_invariance")  # not the function
+    monkeypatch.setattr(module, "compensated", lambda model, x, shift: copy.deepcopy(model))
+    with pytest.raises(RuntimeError, match=r"logits differ from the model's by [0-9.e+-]+ \(max"):
+        checks.input_invariance(_cnn(), _x(), methods=["gradient"], shift=-1.0)
+    # the scorecard leaves the shift cells empty and says why
+    card = scorecard(_cnn(), _x(), methods=["gradient"], init="reset", checks=("constant shift",))
+    assert card["passes"].iloc[0] is None and "logits differ" in card["note"].iloc[0]

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
-CLAIMS = Path(__file__).resolve().parents[2] / "figures" / "claims.csv"
+ROOT = Path(__file__).resolve().parents[2]
+CLAIMS = ROOT / "figures" / "claims.csv"
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 #: FIGURES.md "Claims": the mandatory ids (MNIST tier, default config)
 MANDATORY = [
@@ -37,6 +40,38 @@ MANDATORY = [
     *(f"gupta2019.final_rank.{m}" for m in ("gi", "cgi", "lrp", "clrp")),
     *(f"gupta2019.data_randomization_rank.{m}" for m in ("gi", "cgi")),
 ]  # fmt: skip
+
+#: methods whose maps are non-negative (|map| = map): their final_rank row is |map| only
+NON_NEGATIVE = ("vargrad", "gradcam", "random_map", "edge_detector")
+#: methods that need a convolution (no GradCAM on an MLP)
+NEEDS_CONV = ("gradcam", "guided_gradcam")
+
+
+def adebayo_ids(config: dict) -> list[str]:
+    """Every adebayo2018 randomisation id the default config's methods and models call for."""
+    ids = []
+    section = config["adebayo2018"]
+    for model in section["models"]:
+        for key, spec in section["methods"].items():
+            if model == "mlp" and spec["method"] in NEEDS_CONV:
+                continue
+            ids += [f"adebayo2018.final_rank.{model}.{key}.abs",
+                    f"adebayo2018.final_ssim.{model}.{key}"]  # fmt: skip
+            signed = spec.get("expected_signed", "sensitive")
+            if spec["method"] not in NON_NEGATIVE and signed is not None:
+                ids.append(f"adebayo2018.final_rank.{model}.{key}.signed")
+    return ids
+
+
+def gupta_ids(config: dict) -> list[str]:
+    """competition_share and pixels_kept for the trained net and every cascading step of the
+    gupta2019 model (its layers, logits first, as it declares them)."""
+    from saliency_sanity import models
+
+    steps = ["trained", *models.build(config["gupta2019"]["model"]).layer_order]
+    return [f"gupta2019.{kind}.{step}" for kind in ("competition_share", "pixels_kept")
+            for step in steps]  # fmt: skip
+
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "==": operator.eq}  # fmt: skip
@@ -83,12 +118,20 @@ def test_every_mandatory_claim_has_a_number(claims):
     missing = [i for i in MANDATORY if i not in present]
     assert not missing, missing
     assert all(math.isfinite(present[i]) for i in MANDATORY)
-    prefixes = ["adebayo2018.final_rank.mlp.", "adebayo2018.final_rank.cnn.",
-                "adebayo2018.final_ssim.mlp.", "adebayo2018.final_ssim.cnn.",
-                "gupta2019.competition_share.", "gupta2019.pixels_kept."]  # fmt: skip
-    for prefix in prefixes:
-        assert claims["id"].str.startswith(prefix).sum() >= 2, prefix
     assert not claims["id"].str.contains("_mass_").any(), "mass rows are gone (FIGURES.md)"
+
+
+def test_every_method_and_every_step_has_its_rows(claims):
+    """One final_rank (|map|; signed where the map has a sign and a stated expectation) and one
+    final_ssim row per adebayo2018 model and method of the config; one competition row per
+    gupta2019 cascading step."""
+    expected = [*adebayo_ids(CONFIG), *gupta_ids(CONFIG)]
+    assert len(expected) > 60
+    present = set(claims["id"])
+    missing = [i for i in expected if i not in present]
+    assert not missing, missing
+    rows = claims[claims["id"].str.match(r"adebayo2018\.final_(rank|ssim)\.")]
+    assert sorted(rows["id"]) == sorted(i for i in expected if i.startswith("adebayo2018."))
 
 
 def test_every_randomisation_row_has_its_null(claims):
@@ -98,10 +141,34 @@ def test_every_randomisation_row_has_its_null(claims):
     assert rows["null"].notna().all(), rows.loc[rows["null"].isna(), "id"].tolist()
 
 
-def test_vargrad_methods_have_the_abs_row_only(claims):
-    vargrad = claims[claims["id"].str.contains(r"final_rank\.\w+\.vargrad_")]
-    assert len(vargrad) > 0
-    assert vargrad["id"].str.endswith(".abs").all()
+def test_non_negative_maps_have_the_abs_row_only(claims):
+    rows = claims[claims["id"].str.contains(r"final_rank\.\w+\.(?:vargrad_|gradcam\.)")]
+    assert len(rows) > 0
+    assert rows["id"].str.endswith(".abs").all()
+
+
+def test_signed_rows_are_beyond_and_null_ceiling_rows_are_identities(claims):
+    """The seed reports |map| only: signed rows are ours (beyond). A similarity whose null is
+    within the margin of identical maps cannot tell networks apart: such an "insensitive" row
+    holds by construction and must not be counted as evidence."""
+    signed = claims[claims["id"].str.contains(r"final_rank\..*\.signed$")]
+    assert len(signed) > 0 and (signed["kind"] == "beyond").all()
+    randomisation = claims[
+        claims["id"].str.contains(r"final_rank|final_ssim|data_randomization_rank")
+    ]
+    insensitive = randomisation["expected"].str.contains("insensitive|more alike")
+    ceiling = randomisation[(randomisation["null"] >= 0.9) & insensitive]
+    assert (ceiling["kind"] != "empirical").all(), ceiling["id"].tolist()
+
+
+def test_no_similarity_rule_is_ill_posed(claims):
+    """A similarity (at most 1) compared with null + margin >= 1 can never hold."""
+    similarity = claims[claims["claim"].str.contains("Spearman|SSIM")]
+    assert len(similarity) > 50
+    for row in similarity.itertuples():
+        m = re.fullmatch(r"measured >=? null \+ (\S+)", row.expected.split(" (", 1)[0])
+        if m:
+            assert row.null + float(m[1]) < 1, f"{row.id}: {row.expected} cannot hold"
 
 
 def test_every_verdict_follows_from_its_numbers(claims):

@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from mnist_fixture import write_tiny_mnist
 from skimage import io
 
+from saliency_sanity import data
 from saliency_sanity.checks import CHECKS
 from saliency_sanity.cli import main
 
@@ -24,6 +26,11 @@ def make_net():
 
 def broken():
     raise RuntimeError("no such checkpoint format")
+
+def make_mnist_net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(2 * 28 * 28, 10))
 """
 
 
@@ -85,3 +92,27 @@ def test_bad_arguments_exit_2_with_a_message_naming_them(user, capsys, args, mes
     err = capsys.readouterr().err
     assert message in err and err.startswith("saliency-sanity: error:")
     assert not (user / "card").exists()
+
+
+def test_scorecard_command_on_mnist_test_images(user, capsys, monkeypatch):
+    """``--mnist DIR``: the first ``--n`` test images of an MNIST folder (decompressed IDX
+    files); ``--mnist`` alone: the mirror the environment names; a folder without them: exit 2."""
+    write_tiny_mnist(user / "mnist", n_train=5, n_test=4, gz=False)
+
+    def scorecard(*source):
+        return main(["scorecard", "--model", "user_nets:make_mnist_net", *source, "--n", "3",
+                     "--methods", "gradient", "--init", "reset",
+                     "--out", str(user / "card")])  # fmt: skip
+
+    assert scorecard("--mnist", str(user / "mnist")) == 0
+    table = pd.read_csv(user / "card" / "scorecard.csv", keep_default_na=False)
+    assert set(table["check"]) == set(CHECKS) and len(table) == len(CHECKS)
+    filled = table[table["passes"] != ""]
+    assert len(filled) == len(CHECKS) - 1 and (filled["n"] == 3).all()  # no random-label model
+    assert "cells filled" in capsys.readouterr().out
+    monkeypatch.setenv(data.MIRROR_ENV, str(user / "mnist"))
+    assert scorecard("--mnist") == 0
+    capsys.readouterr()
+    assert scorecard("--mnist", str(user / "nowhere")) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("saliency-sanity: error: --mnist") and "nowhere" in err

@@ -38,6 +38,25 @@ def test_shipped_configs_validate(name):
     validate(cfg, SCHEMA)
 
 
+def test_paper_config_runs_every_adebayo2018_method_at_the_papers_settings():
+    """config/paper.yaml leaves no method below the paper's samples, steps and images (the
+    claims then carry no "run at ..." note), while the CPU default does say so."""
+    from saliency_sanity.figures.adebayo2018 import paper_settings_note
+
+    def notes(cfg):
+        size = cfg["testbed"]["size"]
+        return {key: paper_settings_note(spec, spec.get("images") or size)
+                for key, spec in cfg["adebayo2018"]["methods"].items()}  # fmt: skip
+
+    paper = load("config.yaml")
+    merge(paper, load("paper.yaml"))
+    assert not any(notes(paper).values()), notes(paper)
+    default = notes(load("config.yaml"))
+    assert "10 samples, 10 steps, 10 images" in default["smoothgrad_integrated_gradients"]
+    assert paper["randomization_variants"]["smooth_samples"] == 50
+    assert paper["models"]["cnn"]["normal"]["epochs"] == 50
+
+
 def rejected(overlay: dict) -> str:
     cfg = load("config.yaml")
     merge(cfg, overlay)
@@ -122,6 +141,79 @@ def test_test_set_size_read_from_the_files(tmp_path, monkeypatch):
     assert n_test_images({"data": {"root": str(tmp_path / "gz")}}) == 7
     write_tiny_mnist(tmp_path / "raw", n_train=5, n_test=9, gz=False)
     assert n_test_images({"data": {"root": str(tmp_path / "raw")}}) == 9
+
+
+# --- the ImageNet tier, checked when the workflow loads (config._imagenet_errors) -----------------
+
+#: torchvision's weights files of the tier (the file names of the weights' URLs)
+WEIGHTS_FILES = ("inception_v3_google-0cc3c7bd.pth", "vgg16-397923af.pth", "vgg19-dcbb9e9d.pth")
+
+
+@pytest.fixture
+def empty_torch_home(tmp_path, monkeypatch):
+    """The environment's TORCH_HOME: an empty folder (torch.hub.get_dir() reads it)."""
+    home = tmp_path / "env_home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setattr(torch.hub, "_hub_dir", None)
+    return home
+
+
+def tier(**keys) -> dict:
+    return {"imagenet": {"enabled": True, **keys}}
+
+
+def test_imagenet_folder_that_does_not_exist_is_named(tmp_path):
+    folder = tmp_path / "imagenet" / "val"
+    message = rejected(tier(weights=None, testbed={"folder": str(folder)}))
+    assert "'imagenet.testbed.folder'" in message and str(folder) in message
+    (tmp_path / "a_file").write_text("")  # a file is no folder either
+    assert "'imagenet.testbed.folder'" in rejected(
+        tier(weights=None, testbed={"folder": str(tmp_path / "a_file")})
+    )
+    folder.mkdir(parents=True)
+    cfg = load("config.yaml")
+    merge(cfg, tier(weights=None, testbed={"folder": str(folder)}))
+    validate(cfg, SCHEMA)
+
+
+def test_imagenet_weights_missing_offline_are_named_each_with_its_path(empty_torch_home):
+    message = rejected(tier(weights="DEFAULT", allow_download=False))
+    for name in WEIGHTS_FILES:
+        assert str(empty_torch_home / "hub" / "checkpoints" / name) in message, message
+    assert message.count("'imagenet.weights'") == 3 and "allow_download is false" in message
+
+
+def test_imagenet_torch_home_is_where_offline_weights_are_looked_for(empty_torch_home, tmp_path):
+    home = tmp_path / "tier_home"
+    message = rejected(tier(weights="DEFAULT", allow_download=False, torch_home=str(home)))
+    assert str(home / "hub" / "checkpoints" / "vgg16-397923af.pth") in message, message
+    assert str(empty_torch_home) not in message
+    (home / "hub" / "checkpoints").mkdir(parents=True)
+    for name in WEIGHTS_FILES:  # pre-filled: the dry run passes (the environment's is empty)
+        (home / "hub" / "checkpoints" / name).write_bytes(b"")
+    cfg = load("config.yaml")
+    merge(cfg, tier(weights="DEFAULT", allow_download=False, torch_home=str(home)))
+    validate(cfg, SCHEMA)
+
+
+def test_imagenet_weights_need_no_file_when_downloads_are_allowed_or_random(empty_torch_home):
+    for keys in ({"weights": "DEFAULT", "allow_download": True},
+                 {"weights": None, "allow_download": False}):  # fmt: skip
+        cfg = load("config.yaml")
+        merge(cfg, tier(**keys))
+        validate(cfg, SCHEMA)
+
+
+def test_imagenet_unknown_weights_are_named():
+    message = rejected(tier(weights="IMAGENET2K"))
+    assert "'imagenet.weights'" in message and "IMAGENET2K" in message
+
+
+def test_imagenet_tier_off_is_not_checked(tmp_path, empty_torch_home):
+    cfg = load("config.yaml")
+    merge(cfg, {"imagenet": {"enabled": False, "allow_download": False,
+                             "testbed": {"folder": str(tmp_path / "missing")}}})  # fmt: skip
+    validate(cfg, SCHEMA)
 
 
 def test_method_errors_accept_good_parameters():

@@ -18,7 +18,7 @@ from mnist_fixture import write_tiny_mnist
 from scipy.stats import spearmanr
 from torch import nn
 
-from saliency_sanity import models
+from saliency_sanity import models, similarity
 from saliency_sanity.attribution import attribute, attribute_all_classes
 from saliency_sanity.catalogue import Catalogue
 from saliency_sanity.config import validate
@@ -293,8 +293,14 @@ def test_experiments_write_consistent_results(files, catalogue, tmp_path):
 
     d = run(catalogue, "experiment", "gupta2019/data_randomization", E.data_randomization,
             normal=p["alexnet"], random_labels=p["random"], testbed=testbed, n_images=3,
-            device="cpu", out=tmp_path / "d.npz")  # fmt: skip
+            null_seeds=[7, 8], device="cpu", out=tmp_path / "d.npz")  # fmt: skip
     assert not np.allclose(d["gi_normal"], d["gi_random_labels"])
+    # the comparison is checks.data_randomization's, on the maps saved for the figure
+    sim = load_npz(tmp_path / "d.npz")["similarity"].set_index(["method", "measure"])
+    for key in ("gi", "cgi"):
+        rho = similarity.spearman(d[f"{key}_normal"], d[f"{key}_random_labels"])
+        assert sim.loc[(key, "spearman_abs"), "mean"] == pytest.approx(np.nanmean(rho), abs=1e-12)
+    assert np.isfinite(sim["null_mean"]).all()
 
 
 def test_randomization_experiment_saves_maps_and_null(files, catalogue, tmp_path):
@@ -303,10 +309,20 @@ def test_randomization_experiment_saves_maps_and_null(files, catalogue, tmp_path
                 checkpoint=p["mlp"], testbed=testbed, procedure="cascading",
                 methods={"gradient_input": {}}, images=2, seed=0, null_seeds=[7, 8],
                 explained="randomized_prediction", batch_size=100, device="cpu",
-                out=tmp_path / "r.npz")  # fmt: skip
+                references=["random_map", "edge_detector"], out=tmp_path / "r.npz")  # fmt: skip
     loaded = load_npz(tmp_path / "r.npz")
     assert loaded["maps_gradient_input"].shape == (5, 2, 28, 28)
     assert loaded["null_maps_gradient_input"].shape == (2, 2, 28, 28)
+    # the reference methods: plain maps only, stored as the methods' (steps, images, H, W)
+    assert loaded["references"].tolist() == ["random_map", "edge_detector"]
+    assert loaded["methods"].tolist() == ["gradient_input"]
+    for ref in ("random_map", "edge_detector"):
+        assert loaded[f"maps_{ref}"].shape == (5, 2, 28, 28)
+        assert loaded[f"null_maps_{ref}"].shape == (2, 2, 28, 28)
+        assert f"maps_competitive_{ref}" not in loaded
+    edges = loaded["maps_edge_detector"]
+    assert (edges == edges[0]).all()  # reads no model: the same map at every step
+    assert not np.allclose(loaded["maps_random_map"][0], loaded["maps_random_map"][-1])
     np.testing.assert_array_equal(loaded["maps_gradient_input"], saved["maps_gradient_input"])
     assert int(loaded["n_classes"]) == 10 and loaded["null_seeds"].tolist() == [7, 8]
     model = models.load(p["mlp"])
@@ -392,12 +408,13 @@ def test_cascading_cgi_claims_on_known_answers(catalogue, tmp_path):
     assert not [c for c in pd.read_csv(files["csv"]).columns if "mass" in c]
     share, kept = claims[f"{g}competition_share.trained"], claims[f"{g}pixels_kept.trained"]
     assert (share["kind"], share["holds"]) == ("identity", True)
-    assert (kept["kind"], kept["null"], kept["holds"]) == ("beyond", 0.25, True)
+    assert (kept["kind"], kept["null"], kept["holds"]) == ("beyond", None, True)
+    assert kept["expected"].startswith("measured > 0.25")  # 1/K is in the rule, not a null
     assert share["measured"] == pytest.approx(0.5) and kept["measured"] == 0.5
     # logits: almost blank (0.1 < 0.5 x 0.5) and 1/K of the pixels: the paper's claims hold
     logits = claims[f"{g}competition_share.logits"], claims[f"{g}pixels_kept.logits"]
     assert [(c["measured"], c["null"], c["holds"]) for c in logits] == [
-        (pytest.approx(0.1), 0.5, True), (0.25, 0.25, True)]  # fmt: skip
+        (pytest.approx(0.1), 0.5, True), (0.25, None, True)]  # fmt: skip
     # fc1: competition keeps what it kept on the trained net: both fail, and say why
     fc1 = claims[f"{g}competition_share.fc1"], claims[f"{g}pixels_kept.fc1"]
     assert [(c["measured"], c["holds"]) for c in fc1] == [(0.5, False), (0.5, False)]
@@ -562,3 +579,17 @@ def test_a_method_of_its_own_chunk_runs_in_the_randomisation(files):
     plain, _, _, _ = E.competition_maps("dasp", model, x, labels, None, images_per_batch=1,
                                         coalition_sizes=1, chunk=64)  # fmt: skip
     assert plain.shape == x.shape and torch.isfinite(plain).all()
+
+
+def test_rank_claims_without_power_are_identities_never_evidence():
+    """GI and LRP on MNIST: two untrained AlexNets' |map| already agree to ~0.99 (zero pixels
+    tie): "the plain map does not change" holds by construction, an identity row."""
+    gi = F.rank_claim("final_rank.gi", "f", "t", "insensitive", 0.990, 0.989, 0.1, "here")
+    assert (gi.kind, gi.holds) == ("identity", True)
+    cgi = F.rank_claim("final_rank.cgi", "f", "t", "sensitive", 0.19, 0.17, 0.1, "here")
+    assert (cgi.kind, cgi.holds) == ("empirical", True)  # no more alike than the null
+    same = F.rank_claim("final_rank.cgi", "f", "t", "sensitive", 0.45, 0.17, 0.1, "here")
+    assert same.holds is False and same.on_failure.startswith("genuine, here: measured 0.45")
+    blind = F.rank_claim("final_rank.cgi", "f", "t", "sensitive", 0.99, 0.95, 0.1, "here")
+    assert (blind.kind, blind.holds) == ("empirical", False)
+    assert "the input, not the weights, sets the map" in blind.on_failure

@@ -261,6 +261,54 @@ def test_missing_weights_file_stops_naming_path_weights_and_url(torch_home, mode
     assert str(member) in message and member.url in message
 
 
+def _constant_state(model_name: str) -> dict[str, torch.Tensor]:
+    """A state dict with ``model_name``'s keys and shapes, one constant per tensor (the k-th is
+    k + 1), each a stride-0 view of one element: torch.save stores one number per tensor, so
+    VGG-16's 528 MB file shrinks to kilobytes, and a tensor loaded into the wrong parameter
+    shows as a wrong constant."""
+    import torchvision.models as tvm
+
+    with torch.device("meta"):  # shapes only, no memory
+        net = getattr(tvm, model_name)(weights=None, init_weights=False)
+    return {k: torch.full((1,), float(i + 1)).expand(t.shape)
+            for i, (k, t) in enumerate(net.state_dict().items())}  # fmt: skip
+
+
+def test_the_tier_loads_vgg16_offline_from_its_torch_home(torch_home, tmp_path):
+    """The imagenet_model rule's function with ``imagenet.torch_home`` (not the environment's
+    TORCH_HOME, which is empty here) and downloads forbidden: the spec it writes loads back as
+    the file's weights, without a download, in the job and in every experiment that reads it."""
+    from saliency_sanity import models
+    from saliency_sanity.experiments.training import imagenet_model
+
+    home = tmp_path / "tier_home"
+    path = home / "hub" / "checkpoints" / "vgg16-397923af.pth"  # torchvision's file name
+    assert path.name == _expected_file(torch_home, "vgg16").name
+    state = _constant_state("vgg16")
+    path.parent.mkdir(parents=True)
+    torch.save(state, path)
+    out = tmp_path / "imagenet.json"
+    spec = imagenet_model(model="vgg16", weights="DEFAULT", seed=0, allow_download=False,
+                          torch_home=str(home), out=out)  # fmt: skip
+    assert spec["label"] == "IMAGENET1K_V1" and spec["torch_home"] == str(home)
+    model, meta = models.load_checkpoint(out)
+    assert meta == spec and model.weights == "IMAGENET1K_V1" and not model.training
+    loaded = model.net.state_dict()
+    assert set(loaded) == set(state)
+    assert all(torch.equal(loaded[k], state[k]) for k in loaded)
+
+
+def test_the_tier_stops_on_missing_vgg16_weights_naming_the_file(torch_home, tmp_path):
+    from saliency_sanity.experiments.training import imagenet_model
+
+    home, out = tmp_path / "empty_home", tmp_path / "imagenet.json"
+    with pytest.raises(FileNotFoundError) as err:
+        imagenet_model(model="vgg16", weights="DEFAULT", seed=0, allow_download=False,
+                       torch_home=str(home), out=out)  # fmt: skip
+    assert str(home / "hub" / "checkpoints" / "vgg16-397923af.pth") in str(err.value)
+    assert not out.exists(), "no spec for a model that could not be built"
+
+
 def test_unknown_or_featureless_weights_are_refused():
     with pytest.raises(ValueError, match="IMAGENET1K_V1"):
         imagenet.build("vgg16", weights="IMAGENET2K")

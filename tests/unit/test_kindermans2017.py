@@ -1,12 +1,14 @@
 """kindermans2017 input-invariance experiments and figures, on a tiny synthetic MNIST and an
 untrained network 1 (invariance is a property of the construction, not of training).
 
-The module fixture runs the pipeline's own path for every shift: ``fit_network2_patterns``
-(``patterns_<shift>``), then ``input_invariance`` (``shift_<shift>``), each called through
+The module fixture runs the pipeline's own path: ``fit_network1_patterns`` once, then for every
+shift ``fit_network2_patterns`` (``patterns_<shift>``), then ``input_invariance``
+(``shift_<shift>``), each called through
 :func:`run` with exactly the keywords of its catalogue row; the figures read those files."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -78,12 +80,17 @@ def pipeline(tmp_path_factory, catalogue):
     common = {"checkpoint": root / "net1.pt", "testbed": root / "testbed.npz",
               "mnist": root / "mnist", "settings": SETTINGS, "device": "cpu"}  # fmt: skip
     done: dict[str, tuple[Path, Path]] = {}
+    network1 = root / "patterns_network1.npz"
+    run(catalogue, "experiment", "kindermans2017/patterns_network1", k17.fit_network1_patterns,
+        checkpoint=common["checkpoint"], mnist=common["mnist"], settings=SETTINGS,
+        device="cpu", out=network1)  # fmt: skip
 
     def get(shift: str) -> tuple[Path, Path]:
         if shift not in done:
             patterns, results = root / f"patterns_{shift}.npz", root / f"shift_{shift}.npz"
             run(catalogue, "experiment", f"kindermans2017/patterns_{shift}",
-                k17.fit_network2_patterns, shift=shift, out=patterns, **common)  # fmt: skip
+                k17.fit_network2_patterns, shift=shift, network1=network1, out=patterns,
+                **common)  # fmt: skip
             run(catalogue, "experiment", f"kindermans2017/shift_{shift}", k17.input_invariance,
                 patterns=patterns, shift=shift, out=results, **common)  # fmt: skip
             done[shift] = patterns, results
@@ -242,8 +249,8 @@ def test_cat_shift_is_one_shift_per_digit(pipeline):
 # --- the figures on the pipeline's files ------------------------------------------------------
 
 #: figure -> (shift, number of claims): plain methods + 3 estimators per pattern method (+ 3
-#: digit-correlation rows on gradient_signal)
-FIGURES = {"gradient_signal": ("constant", 2 + 3 + 3), "attribution_shift": ("constant", 4 + 3),
+#: digit-correlation rows per pattern method on gradient_signal)
+FIGURES = {"gradient_signal": ("constant", 2 + 3 + 6), "attribution_shift": ("constant", 4 + 3),
            "checkerboard_shift": ("checkerboard", 6 + 6), "cat_shift": ("cat", 6 + 6)}  # fmt: skip
 
 
@@ -289,10 +296,11 @@ def test_digit_correlation_claims(pipeline, catalogue, tmp_path):
     flat = res["correlation_x"].reshape(len(labels), -1).astype(np.float64)
     different = labels[:, None] != labels[None, :]
     null = float(np.corrcoef(flat)[different].mean())  # the inputs' own, re-derived
-    for est in k17.ESTIMATORS:
-        c = claims[f"kindermans2017.pattern_net.digit_correlation.{est}"]
-        assert c["kind"] == "empirical" and c["null"] == pytest.approx(null)
-        maps = res[f"correlation_pattern_net_{est}"].reshape(len(labels), -1).astype(np.float64)
+    for method, est in itertools.product(k17.PATTERN_METHODS, k17.ESTIMATORS):
+        c = claims[f"kindermans2017.{method}.digit_correlation.{est}"]
+        kind = "empirical" if method == "pattern_net" else "beyond"  # the paper: PatternNet's
+        assert c["kind"] == kind and c["null"] == pytest.approx(null)
+        maps = res[f"correlation_{method}_{est}"].reshape(len(labels), -1).astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             expected = np.nanmean(np.corrcoef(maps)[different])
         assert c["measured"] == pytest.approx(expected)
@@ -324,16 +332,22 @@ def test_invariance_claims_follow_the_paper_and_the_thresholds():
         {"shift": "constant", "method": "gradient_input", "relative_difference": 0.9},
         {"shift": "constant", "method": "deep_taylor_zero", "relative_difference": 0.01},
     ]
-    methods = ["gradient", "integrated_gradients_black", "gradient_input", "deep_taylor_zero"]
+    rows.append({"shift": "constant", "method": "integrated_gradients_zero",
+                 "relative_difference": 0.02})  # fmt: skip
+    methods = ["gradient", "integrated_gradients_black", "gradient_input", "deep_taylor_zero",
+               "integrated_gradients_zero"]  # fmt: skip
     by_id = {c.id: c for c in fig.invariance_claims(pd.DataFrame(rows), methods, "x")}
     g = "kindermans2017.invariance.constant"
     assert by_id[f"{g}.gradient"].measured == 5e-4 and by_id[f"{g}.gradient"].holds is True
     assert by_id[f"{g}.gradient"].kind == "identity"
     black = by_id[f"{g}.integrated_gradients_black"]  # invariant by construction: 0.2 fails
     assert (black.kind, black.holds) == ("identity", False)
-    assert by_id[f"{g}.gradient_input"].holds is True  # not invariant, as the paper says
+    gi = by_id[f"{g}.gradient_input"]  # not invariant, as the paper says: grad f ⊙ m2
+    assert (gi.kind, gi.holds) == ("identity", True) and "by construction" in gi.expected
     dtd = by_id[f"{g}.deep_taylor_zero"]  # "not invariant" but changes by only 0.01
-    assert (dtd.kind, dtd.holds) == ("empirical", False) and dtd.on_failure.startswith("genuine")
+    assert (dtd.kind, dtd.holds) == ("identity", False)
+    ig = by_id[f"{g}.integrated_gradients_zero"]  # the empirical evidence, here too small
+    assert (ig.kind, ig.holds) == ("empirical", False) and ig.on_failure.startswith("genuine")
     assert fig.paper_invariant("integrated_gradients_black", "constant")
     assert not fig.paper_invariant("integrated_gradients_black", "checkerboard")
 

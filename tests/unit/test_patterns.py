@@ -408,3 +408,23 @@ def test_model_left_as_found_also_after_error(generator):
     with pytest.raises(ValueError):
         attribute("pattern_net", model, torch.rand(2, 6, generator=generator), patterns={})
     assert model.training and all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("net", ["mlp", "cnn"])
+def test_saved_first_layer_statistics_give_the_same_shifted_patterns(net, generator, tmp_path):
+    """The statistics saved as arrays (the pipeline fits network 1 once and stores its first
+    layer) come back equal, conv geometry included, and shift exactly as the originals."""
+    from saliency_sanity.io import load_npz, save_npz
+
+    model, x_train, _ = setup(net, generator, n_train=80)
+    stats = P.fit_pattern_statistics(model, x_train, batch_size=13)
+    first = stats.layers[stats.first]
+    save_npz(tmp_path / "s.npz", **first.arrays())
+    back = P.LayerStatistics.from_arrays(load_npz(tmp_path / "s.npz"))
+    assert (back.shape, back.dtype, back.in_shape) == (first.shape, first.dtype, first.in_shape)
+    assert (back.unfold, back.feeds_relu) == (first.unfold, first.feeds_relu)
+    for name in P.LayerStatistics.TENSORS:
+        torch.testing.assert_close(getattr(back, name), getattr(first, name), rtol=0, atol=0)
+    m = make_shift("checkerboard", net, generator)
+    want = stats.shifted(m).patterns("paper")[stats.first]
+    torch.testing.assert_close(back.shifted(m).pattern("paper"), want, rtol=0, atol=0)

@@ -20,11 +20,13 @@ def _example() -> str:
 
 def test_check_your_own_model_example_runs(capsys):
     code = _example()
-    assert len(code.strip().splitlines()) <= 12
+    assert len(code.strip().splitlines()) <= 10  # issue 14: a 10-line example
     ns: dict = {}
     exec(compile(code, str(README), "exec"), ns)
-    card, mprt = ns["card"], ns["mprt"]
+    card, mprt, shift = ns["card"], ns["mprt"], ns["shift"]
     assert set(card["check"]) == set(CHECKS)
     assert set(card["method"]) == {"gradient", "integrated_gradients", "random_map"}
-    assert np.isfinite(mprt["null_mean"]).all()
+    assert np.isfinite(mprt["null_mean"]).all()  # every similarity comes with its null
+    assert mprt["step"].nunique() == 3  # original + the two parametrised layers
+    assert set(shift["method"]) == {"gradient", "gradient_input"}
     assert "passes" in capsys.readouterr().out

@@ -173,3 +173,48 @@ def test_a_conv_model_trains_channels_last_to_the_same_weights(monkeypatch):
         assert a.is_contiguous(), name
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=name)
     assert not torch.equal(fast[0].weight, cnn()[0].weight)  # it did train
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_l2_as_weight_decay_takes_the_step_of_the_penalty_on_the_loss(name):
+    """``l2`` is applied as the optimizer's weight decay on the ``l2_layers`` weights: the
+    gradient of the TF-style penalty l2 * Σ w²/2 is l2 * w, which coupled weight decay adds to
+    the gradient. float64, a tiny conv model, three full-batch steps of ``train`` against
+    steps with the penalty written into the loss (PyTorch's reference, unfused optimizer):
+    the same weights to rounding, and the decayed weights moved away from those of a run
+    without ``l2``."""
+    from dataclasses import replace
+
+    from saliency_sanity import train as T
+    from saliency_sanity.models import PaperModel, pytorch_default
+
+    def model():
+        torch.manual_seed(2)
+        layers = [("conv1", torch.nn.Conv2d(1, 3, 3)), ("relu1", torch.nn.ReLU()),
+                  ("flatten", torch.nn.Flatten()), ("fc1", torch.nn.Linear(3 * 6 * 6, 5)),
+                  ("relu2", torch.nn.ReLU()), ("logits", torch.nn.Linear(5, 3))]  # fmt: skip
+        inits = {n: pytorch_default for n in ("conv1", "fc1", "logits")}
+        return PaperModel(layers, inits).double()
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(12, 1, 8, 8, generator=g, dtype=torch.float64), torch.arange(12) % 3
+    spec = TrainSpec(optimizer=name, lr=0.05, momentum=0.9, batch_size=12, epochs=3, l2=0.1,
+                     l2_layers=("conv1", "fc1"))  # fmt: skip
+    trained = model()
+    T.train(trained, x, y, x, y, spec, seed=0, device=torch.device("cpu"))
+
+    ref = model()
+    opts = {"adam": lambda p: torch.optim.Adam(p, lr=0.05, foreach=False),
+            "sgd": lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, foreach=False)}  # fmt: skip
+    opt = opts[name](ref.parameters())
+    for _ in range(3):
+        opt.zero_grad()
+        penalty = sum(ref.layer(n).weight.pow(2).sum() / 2 for n in spec.l2_layers)
+        (torch.nn.functional.cross_entropy(ref(x), y) + spec.l2 * penalty).backward()
+        opt.step()
+    plain = model()
+    T.train(plain, x, y, x, y, replace(spec, l2=0.0), seed=0, device=torch.device("cpu"))
+    for (key, a), b in zip(trained.state_dict().items(), ref.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14, msg=key)
+    for key in ("conv1.weight", "fc1.weight"):
+        assert not torch.allclose(trained.body.get_parameter(key), plain.body.get_parameter(key))

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -20,21 +21,76 @@ SMOKE_CONFIGS = ("--configfile", "config/config.yaml", "config/smoke.yaml", "tin
 SMOKE_CORES = 2
 #: figures that overlap their own labels fail the smoke run instead of only warning
 STRICT = {"SALIENCY_SANITY_STRICT_FIGURES": "1"}
+#: seconds between the progress lines of a running Snakemake (``pytest -s`` shows them)
+HEARTBEAT_S = 30
 
 
 def snakemake(workdir: Path, *args: str, env: dict | None = None, snakefile: Path = SNAKEFILE,
               timeout: float | None = None) -> subprocess.CompletedProcess:  # fmt: skip
-    """``snakemake --snakefile <repo>/workflow/Snakefile --directory <workdir> *args``."""
+    """``snakemake --snakefile <repo>/workflow/Snakefile --directory <workdir> *args``.
+
+    The console (stdout and stderr, interleaved) streams to a new ``snakemake-<k>.log`` beside
+    ``workdir`` (the test's tmp dir): its path is printed at the start, then every
+    :data:`HEARTBEAT_S` the elapsed time and the log's last line, and the exit status at the
+    end (shown with ``pytest -s``). The result's ``stdout`` is the whole log, ``stderr`` is
+    empty and ``log`` is the path (:func:`tail` names it). Past ``timeout`` seconds Snakemake
+    is killed and ``subprocess.TimeoutExpired`` raised, as ``subprocess.run`` does.
+    """
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
            "--directory", str(workdir), *args]  # fmt: skip
     env = {**os.environ, **STRICT, **(env or {})}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir,
-                          timeout=timeout)  # fmt: skip
+    log = _new_log(Path(workdir).parent)
+    print(f"\nsnakemake {' '.join(args)}\n  console: {log}", flush=True)
+    start = time.monotonic()
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir)
+        try:
+            _wait(proc, log, start, timeout)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    print(f"  exit {proc.returncode} after {time.monotonic() - start:.0f} s: {log}", flush=True)
+    result = subprocess.CompletedProcess(cmd, proc.returncode, _read(log), "")
+    result.log = log
+    return result
+
+
+def _new_log(folder: Path) -> Path:
+    k = 1
+    while (folder / f"snakemake-{k}.log").exists():
+        k += 1
+    return folder / f"snakemake-{k}.log"
+
+
+def _read(log: Path, last: int | None = None) -> str:
+    """The log's text, or only its ``last`` bytes."""
+    with log.open("rb") as f:
+        if last is not None:
+            f.seek(max(0, log.stat().st_size - last))
+        return f.read().decode(errors="replace")
+
+
+def _wait(proc: subprocess.Popen, log: Path, start: float, timeout: float | None) -> None:
+    """Wait for ``proc``, printing a heartbeat line every HEARTBEAT_S seconds."""
+    while True:
+        left = None if timeout is None else start + timeout - time.monotonic()
+        if left is not None and left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout, output=_read(log, 6000))
+        try:
+            proc.wait(timeout=HEARTBEAT_S if left is None else min(HEARTBEAT_S, left))
+            return
+        except subprocess.TimeoutExpired:
+            lines = _read(log, 2000).strip().splitlines() or [""]
+            print(f"  {time.monotonic() - start:.0f} s: {lines[-1][:160]}", flush=True)
 
 
 def tail(result: subprocess.CompletedProcess, n: int = 6000) -> str:
-    """The end of a run's console output, for assertion messages."""
-    return (result.stdout + "\n" + result.stderr)[-n:]
+    """The end of a run's console output, and where the whole of it is, for assertion
+    messages."""
+    text = (result.stdout + "\n" + result.stderr)[-n:]
+    log = getattr(result, "log", None)
+    return text + (f"\n(whole console: {log})" if log else "")
 
 
 def scratch(tmp_path: Path) -> Path:

@@ -117,15 +117,21 @@ def test_a_deleted_deliverable_is_rebuilt(local_smoke_run, tmp_path):
 
 
 def test_files_keep_the_users_umask(local_smoke_run):
+    """Every file and folder the run writes under its prefix (data, models, experiments, figures,
+    gallery entries, logs, benchmarks) has the mode the user's umask gives."""
     mask = os.umask(0)
     os.umask(mask)
-    expected = 0o666 & ~mask
-    cat = smoke_catalogue()
-    paths = [local_smoke_run / f for f in cat.figure_files()]
-    paths += [local_smoke_run / r.outputs["out"] for r in cat.experiments.values()]
-    for path in paths:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        assert mode == expected, f"{path}: mode {oct(mode)}, umask {oct(mask)}"
+    root = local_smoke_run / smoke_catalogue().results
+    paths = sorted(root.rglob("*"))
+    wrong = [
+        f"{p.relative_to(root)}: {oct(stat.S_IMODE(p.stat().st_mode))}"
+        for p in paths
+        if stat.S_IMODE(p.stat().st_mode) != (0o777 if p.is_dir() else 0o666) & ~mask
+    ]
+    assert not wrong, f"umask {oct(mask)}: " + ", ".join(wrong[:20])
+    written = {p.relative_to(root).parts[0] for p in paths if p.is_file()}
+    assert {"data", "models", "logs", "benchmarks", "report", "figures"} <= written, written
+    assert any(p.suffix == ".pt" for p in paths) and any(p.suffix == ".tsv" for p in paths)
 
 
 def test_committed_outputs_carry_no_timings(local_smoke_run):

@@ -48,7 +48,7 @@ rule imagenet_testbed:
     output:
         out=f"{RESULTS}/data/imagenet_{{imagenet_model}}.npz",
     log:
-        f"{RESULTS}/logs/imagenet_testbed_{{imagenet_model}}.log",
+        f"{RESULTS}/logs/imagenet_testbed/{{imagenet_model}}.log",
     conda:
         ENV
     resources:

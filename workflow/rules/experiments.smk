@@ -8,7 +8,7 @@ rule experiment:
     output:
         out=f"{RESULTS}/{{doc}}/{{name}}.npz",
     log:
-        f"{RESULTS}/logs/{{doc}}/{{name}}.log",
+        f"{RESULTS}/logs/experiment/{{doc}}/{{name}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{doc}}/{{name}}.tsv"
     conda:

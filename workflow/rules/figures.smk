@@ -17,12 +17,12 @@ rule figure:
         csv=f"{FIGURES}/{{doc}}/{{name}}.csv",
         entry=f"{RESULTS}/report/{{doc}}/{{name}}.json",
     log:
-        f"{RESULTS}/logs/figures/{{doc}}/{{name}}.log",
+        f"{RESULTS}/logs/figure/{{doc}}/{{name}}.log",
     conda:
         ENV
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=row_resource("figure", "mem_mb"),
+        runtime=row_resource("figure", "runtime"),
     params:
         call=row_call("figure"),
         caption=figure_caption,

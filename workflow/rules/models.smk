@@ -9,7 +9,7 @@ rule train:
         checkpoint=f"{RESULTS}/models/{{model}}/{{variant}}.pt",
         metrics=f"{RESULTS}/models/{{model}}/{{variant}}.json",
     log:
-        f"{RESULTS}/logs/train/{{model}}_{{variant}}.log",
+        f"{RESULTS}/logs/train/{{model}}/{{variant}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{model}}_{{variant}}.tsv"
     conda:
@@ -58,7 +58,7 @@ rule imagenet_model:
     output:
         out=f"{RESULTS}/models/{{imagenet_model}}/imagenet.json",
     log:
-        f"{RESULTS}/logs/imagenet_model_{{imagenet_model}}.log",
+        f"{RESULTS}/logs/imagenet_model/{{imagenet_model}}.log",
     conda:
         ENV
     resources:

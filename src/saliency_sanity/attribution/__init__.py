@@ -177,9 +177,10 @@ def _register_competitive(base: str) -> None:
         classes = [torch.full((n,), c, dtype=torch.long, device=x.device) for c in range(k)]
         return torch.stack([compete(all_maps, c) for c in classes], dim=1)
 
-    label = f"C{METHODS[base].label}"
+    plain = METHODS[base]
+    cite = f"gupta2019 competition on {plain.short}" + (f" ({plain.cite})" if plain.cite else "")
     METHODS[f"competitive_{base}"] = Method(
-        f"competitive_{base}", competitive, METHODS[base].defaults, label
+        f"competitive_{base}", competitive, plain.defaults, f"C{plain.short}", cite
     )
 
 

@@ -181,8 +181,9 @@ def stabilize(z: torch.Tensor, epsilon: float | torch.Tensor) -> torch.Tensor:
     return z + epsilon * ((z == 0).to(z) + z.sign())
 
 
-def proportional(fn: Callable, a: torch.Tensor, r: torch.Tensor, stabilizer: float) -> torch.Tensor:
-    """LRP-0 through a parameter-free linear map (average pooling; zennit's ``Norm`` rule)."""
+def proportional(fn: Callable, a: torch.Tensor, r: torch.Tensor, stabilizer) -> torch.Tensor:
+    """LRP-0 through a parameter-free linear map (average pooling; zennit's ``Norm`` rule);
+    ``stabilizer``: a float, or a per-image ε (N, 1, ...) for LRP-ε through pooling."""
     return a * _linear_transpose(fn, a, r / stabilize(fn(a), stabilizer))
 
 
@@ -195,6 +196,7 @@ def propagate(
     mode: str = "lrp",
     maxpool: str = "winner",
     stabilizer: float = 1e-6,
+    pool_rule: DenseRule | None = None,
 ) -> torch.Tensor:
     """Walk back from the output relevance (B, N, K) to the input (B, N, *x.shape[1:]).
 
@@ -202,7 +204,9 @@ def propagate(
     dense rules anyway), average pooling redistributes proportionally to its inputs.
     ``mode="gradient"``: ReLUs gate by the forward mask and pooling backpropagates its gradient
     (PatternNet, PatternAttribution). Max-pooling: ``"winner"`` (take-all, the gradient) or
-    ``"average"`` (as average pooling, samek2020's VGG recipe; LRP mode only).
+    ``"average"`` (as average pooling, samek2020's VGG recipe; LRP mode only). ``pool_rule``
+    (LRP mode): ``(name, layer, a, R)`` -> relevance through each averaged pooling layer, in
+    place of the proportional default.
     """
     r = relevance
     for (name, layer), a in zip(reversed(layers), reversed(inputs), strict=True):
@@ -216,7 +220,12 @@ def propagate(
             r = max_pool_winner(layer, a, r)
         elif isinstance(layer, nn.MaxPool2d | nn.AvgPool2d | nn.AdaptiveAvgPool2d):
             fn = avg_pool_fn(layer)
-            r = proportional(fn, a, r, stabilizer) if mode == "lrp" else _linear_transpose(fn, a, r)
+            if mode != "lrp":
+                r = _linear_transpose(fn, a, r)
+            elif pool_rule is not None:
+                r = pool_rule(name, layer, a, r)
+            else:
+                r = proportional(fn, a, r, stabilizer)
         elif not isinstance(layer, _PASS):  # pragma: no cover - sequential_layers checked types
             raise ValueError(f"cannot propagate through {type(layer).__name__}")
     return r

@@ -6,7 +6,11 @@ Interface used by the method modules (kept stable for other modules of the packa
   :func:`resolve_chunk` then asks :func:`saliency_sanity.batching.rows_per_batch`;
 * :func:`resolve_chunk`: an explicit ``chunk`` as given, ``None`` the rows chosen for the model;
 * :func:`frozen_params`: parameters stop requiring grad for the duration (restored after);
-* :func:`blocks`: cover an (image, sample) grid with chunks of at most ``chunk`` rows;
+* :func:`grid_rows`: cover an (image, sample) grid, image-major, with batches of about
+  ``chunk`` rows that may cut an image's samples between two batches (:class:`Rows`: each
+  row's image and sample index; callers sum per image with ``index_add_``);
+* :func:`blocks`: cover an (image, sample) grid with rectangular blocks of whole images (or
+  one image's run of samples) of at most ``chunk`` rows, for callers that index by slices;
 * :func:`input_gradients`: d f(x)_target / d x, shape of x;
 * :func:`all_class_gradients`: d f(x)_k / d x for every k, shape (N, K, *x.shape[1:]), with
   one forward pass per chunk and a batched backward pass over the classes;
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -53,12 +58,50 @@ def frozen_params(model: nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
+@dataclass(frozen=True)
+class Rows:
+    """One batch of :func:`grid_rows`: the item and the sample index of each of its rows, and
+    the consecutive items it touches (the first and the last may be cut)."""
+
+    item: torch.Tensor
+    sample: torch.Tensor
+    items: slice
+
+    @property
+    def local(self) -> torch.Tensor:
+        """Each row's item counted from ``items.start``: the index of a per-batch sum."""
+        return self.item - self.items.start
+
+
+def grid_rows(
+    n_items: int, n_samples: int, chunk: int, device: torch.device | None = None
+) -> Iterator[Rows]:
+    """Cover the grid items x samples, item-major (row r is item r // n_samples, sample
+    r % n_samples), with batches of at most ``chunk`` rows whose sizes differ by at most one.
+
+    A batch may end inside an item and the next one go on with it: 50 images x 50 samples in
+    chunks of 92 are 28 batches of 89-90 rows (1.8 images each), where whole images per batch
+    would be 50 rows, far below the rows per batch chosen for the model (issue 12).
+    """
+    if chunk is None or chunk < 1:
+        raise ValueError(f"chunk must be a positive number of rows, got {chunk}")
+    total = n_items * n_samples
+    pieces = -(-total // chunk)
+    for k in range(pieces):
+        r0, r1 = total * k // pieces, total * (k + 1) // pieces
+        rows = torch.arange(r0, r1, device=device)
+        items = slice(r0 // n_samples, (r1 - 1) // n_samples + 1)
+        yield Rows(rows // n_samples, rows % n_samples, items)
+
+
 def blocks(n_items: int, n_samples: int, chunk: int) -> Iterator[tuple[slice, slice]]:
     """Cover the grid items x samples, item-major, with blocks of at most ``chunk`` rows.
 
     All samples of an item come in one block when ``n_samples <= chunk``; otherwise each block
     holds one item and a run of its samples, the runs of nearly equal length (50 samples in
-    chunks of 40: 25 + 25, not 40 + 10). Blocks of one item are consecutive.
+    chunks of 40: 25 + 25, not 40 + 10). Blocks of one item are consecutive. Whole items per
+    block leave up to ``n_samples - 1`` rows of a chunk unused (50 samples in chunks of 92: 50
+    rows): methods that sum over samples use :func:`grid_rows` instead.
     """
     if chunk is None or chunk < 1:
         raise ValueError(f"chunk must be a positive number of rows, got {chunk}")
@@ -113,7 +156,10 @@ def _class_backward(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
     One backward pass per class, reusing the graph (``retain_graph``): on a 2-core CPU this
     beat ``is_grads_batched=True`` (vmap over the classes; 200 CNN images, 10 classes: 0.99 s
-    vs 1.41 s) and it works with every custom autograd Function, see benchmarks/README.md.
+    vs 1.41 s) and it works with every custom autograd Function, see benchmarks/README.md. On
+    the two MLPs (one busy thread) vmap took 0.76-0.80x the loop's time at 50 rows but
+    0.93-1.11x at 200-500 rows, the all-class batches of the pipeline: not adopted
+    (``benchmarks/bench_floor.py --passes`` measures both per model).
     """
     k = out.shape[1]
     return torch.stack(

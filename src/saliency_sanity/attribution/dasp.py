@@ -286,7 +286,7 @@ class _LocalPlan:
         return propagate_moments(self.after, *full)[0]
 
 
-@register("dasp", label="DASP (ancona2019)")
+@register("dasp")
 def dasp(model, x, target=None, coalition_sizes=16, chunk=DEFAULT_CHUNK):
     """DASP for ``target``; all classes come from the same passes (target None: all of them,
     (N, K, *x.shape[1:])). ``chunk``: (player, size) pairs per batch (None: the rows per batch

@@ -31,7 +31,7 @@ def _deep_taylor(model, x, target, root, patterns, stabilizer, chunk):
     raise ValueError(f"deep_taylor root must be one of {ROOTS}, got {root!r}")
 
 
-@register("deep_taylor", label="Deep Taylor (montavon2017)")
+@register("deep_taylor")
 def deep_taylor(
     model, x, target=None, root="zero", patterns=None, stabilizer=1e-6, chunk=DEFAULT_CHUNK
 ):

@@ -52,7 +52,7 @@ def _cam(
     return F.relu((alpha * act).sum(dim=1, keepdim=True))
 
 
-@register("gradcam", label="Grad-CAM")
+@register("gradcam")
 def gradcam(
     model: nn.Module,
     x: torch.Tensor,
@@ -83,7 +83,7 @@ def gradcam(
     return maps
 
 
-@register("guided_gradcam", label="Guided Grad-CAM")
+@register("guided_gradcam")
 def guided_gradcam(
     model: nn.Module,
     x: torch.Tensor,

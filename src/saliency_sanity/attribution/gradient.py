@@ -9,7 +9,7 @@ from saliency_sanity.attribution._utils import DEFAULT_CHUNK, input_gradients
 from saliency_sanity.attribution.registry import register
 
 
-@register("gradient", label="Gradient")
+@register("gradient")
 def gradient(
     model: nn.Module,
     x: torch.Tensor,
@@ -26,7 +26,7 @@ def gradient(
     return input_gradients(model, x, target, chunk)
 
 
-@register("gradient_input", label="Gradient ⊙ Input")
+@register("gradient_input")
 def gradient_input(
     model: nn.Module,
     x: torch.Tensor,

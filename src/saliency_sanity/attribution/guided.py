@@ -17,7 +17,7 @@ from saliency_sanity.attribution._utils import DEFAULT_CHUNK, input_gradients, r
 from saliency_sanity.attribution.registry import register
 
 
-@register("guided_backprop", label="Guided Backprop")
+@register("guided_backprop")
 def guided_backprop(
     model: nn.Module,
     x: torch.Tensor,
@@ -32,7 +32,7 @@ def guided_backprop(
         return input_gradients(model, x, target, chunk)
 
 
-@register("deconvnet", label="DeconvNet")
+@register("deconvnet")
 def deconvnet(
     model: nn.Module,
     x: torch.Tensor,

@@ -9,7 +9,7 @@ from torch import nn
 
 from saliency_sanity.attribution._utils import (
     DEFAULT_CHUNK,
-    blocks,
+    grid_rows,
     input_gradients,
     per_image,
     resolve_chunk,
@@ -65,7 +65,7 @@ def quadrature_rule(steps: int, rule: str = "midpoint") -> tuple[torch.Tensor, t
 
 
 def _path_integral(
-    grad_fn: Callable[[torch.Tensor, slice, int], torch.Tensor],
+    grad_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     base: torch.Tensor,
     steps: int,
@@ -73,22 +73,22 @@ def _path_integral(
     chunk: int,
     extra: tuple[int, ...] = (),
 ) -> torch.Tensor:
-    """Σ_j w_j ∇f(x' + α_j (x - x')), batched over images x steps in chunks; ``extra`` are
-    dimensions grad_fn adds after the row dimension (the classes)."""
+    """Σ_j w_j ∇f(x' + α_j (x - x')), batched over images x steps in chunks of ``chunk`` rows
+    that may cut an image's steps (:func:`grid_rows`), each row's term added to its image;
+    ``grad_fn(path, image of each row)``; ``extra`` are dimensions grad_fn adds after the row
+    dimension (the classes)."""
     alphas, weights = (t.to(x.device, x.dtype) for t in quadrature_rule(steps, rule))
     total = x.new_zeros(x.shape[0], *extra, *x.shape[1:])
-    for imgs, js in blocks(x.shape[0], steps, chunk):
-        delta = (x[imgs] - base[imgs]).unsqueeze(1)
-        a = alphas[js].reshape(1, -1, *([1] * (x.dim() - 1)))
-        path = (base[imgs].unsqueeze(1) + a * delta).flatten(0, 1)
-        grads = grad_fn(path, imgs, js.stop - js.start)
-        grads = grads.reshape(-1, js.stop - js.start, *grads.shape[1:])
-        w = weights[js].reshape(1, -1, *([1] * (grads.dim() - 2)))
-        total[imgs] += (w * grads).sum(dim=1)
+    for rows in grid_rows(x.shape[0], steps, chunk, x.device):
+        start = base[rows.item]
+        path = start + per_image(alphas[rows.sample], x) * (x[rows.item] - start)
+        grads = grad_fn(path, rows.item)
+        w = weights[rows.sample].reshape(-1, *([1] * (grads.dim() - 1)))
+        total.index_add_(0, rows.item, w * grads)
     return total
 
 
-@register("integrated_gradients", label="Integrated Gradients")
+@register("integrated_gradients")
 def integrated_gradients(
     model: nn.Module,
     x: torch.Tensor,
@@ -107,9 +107,8 @@ def integrated_gradients(
     base = ig_baseline(x, baseline)
     chunk = resolve_chunk(chunk, model, x)
 
-    def grad_fn(path: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
-        rows = None if target is None else target[imgs].repeat_interleave(m)
-        return input_gradients(model, path, rows, chunk)
+    def grad_fn(path: torch.Tensor, item: torch.Tensor) -> torch.Tensor:
+        return input_gradients(model, path, None if target is None else target[item], chunk)
 
     if target is not None:
         return (x - base) * _path_integral(grad_fn, x, base, steps, quadrature, chunk)

@@ -61,7 +61,7 @@ def constrained_wls(z, y, w, total) -> torch.Tensor:
     return torch.cat([head, total - head.sum(0, keepdim=True)])
 
 
-@register("kernel_shap", label="KernelSHAP (lundberg2017)")
+@register("kernel_shap")
 def kernel_shap(model, x, target=None, patch=4, samples=None, seed=0, chunk=DEFAULT_CHUNK):
     """KernelSHAP map for ``target``; every class is fitted on the same samples (target None:
     all, (N, K, *x.shape[1:]))."""

@@ -29,7 +29,7 @@ def weighted_ridge(z: torch.Tensor, y: torch.Tensor, w: torch.Tensor, alpha: flo
     return torch.linalg.solve(gram, zc.T @ yc)
 
 
-@register("lime", label="LIME (ribeiro2016)")
+@register("lime")
 def lime(model, x, target=None, patch=4, samples=1000, kernel_width=0.25, alpha=1.0,
          output="probability", seed=0, chunk=DEFAULT_CHUNK):  # fmt: skip
     """LIME map for ``target``; every class is fitted on the same samples (target None: all,

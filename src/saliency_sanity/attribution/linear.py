@@ -43,7 +43,7 @@ def _contributions(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return contrib.reshape(x.shape[0], -1, *x.shape[1:])
 
 
-@register("linear", label="Linear (w ⊙ x)")
+@register("linear")
 def linear(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
     """R_i = w_ci x_i for a linear model f_c(x) = Σ_i w_ci x_i + b_c (samek2020, Sec. 4 example
     of an "explainable" linear model). Equals Gradient ⊙ Input there; the bias is not

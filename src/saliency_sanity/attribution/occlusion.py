@@ -5,7 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image, resolve_chunk
+from saliency_sanity.attribution._utils import (
+    DEFAULT_CHUNK,
+    grid_rows,
+    per_image,
+    resolve_chunk,
+)
 from saliency_sanity.attribution.registry import pick, register
 
 
@@ -33,14 +38,13 @@ def _differences(
     n, p = x.shape[0], masks.shape[0]
     with torch.no_grad():
         full = model(x)
-        diffs = x.new_empty(n, p, full.shape[1])
-        m = masks.to(x.dtype)  # (P, H, W), broadcast over channels
-        for imgs, ps in blocks(n, p, chunk):
-            xi, mi = x[imgs].unsqueeze(1), m[ps].unsqueeze(1)  # (b,1,C,H,W), (p,1,H,W)
-            occluded = xi * (1 - mi) + fill[imgs].unsqueeze(1) * mi
-            out = model(occluded.flatten(0, 1)).reshape(xi.shape[0], -1, full.shape[1])
-            diffs[imgs, ps] = full[imgs].unsqueeze(1) - out
-    return diffs
+        diffs = x.new_empty(n * p, full.shape[1])
+        m = masks.to(x.dtype).unsqueeze(1)  # (P, 1, H, W), broadcast over channels
+        for b in grid_rows(n, p, chunk, x.device):  # a batch may cut an image's patches
+            mi = m[b.sample]
+            occluded = x[b.item] * (1 - mi) + fill[b.item] * mi
+            diffs[b.item * p + b.sample] = full[b.item] - model(occluded)
+    return diffs.reshape(n, p, -1)
 
 
 def _occlusion_all(
@@ -70,7 +74,7 @@ def _occlusion_all(
     return maps.reshape(n, k, *ones[:-2], h, w).expand(n, k, *x.shape[1:])
 
 
-@register("occlusion", label="Occlusion")
+@register("occlusion")
 def occlusion(
     model: nn.Module,
     x: torch.Tensor,

@@ -43,9 +43,11 @@ average pooling backpropagates its gradient.
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -225,6 +227,32 @@ class LayerStatistics:
         self.active_x += sums[:out].T
         self.active_xy += sums[out : 2 * out].T
         self.sum_xy += sums[2 * out : 3 * out].T
+
+    #: the tensors of the statistics (the rest is the layer's geometry, see :meth:`arrays`)
+    TENSORS = ("weight", "bias", "n", "count", "sum_x", "sum_y", "sum_xy", "active_x",
+               "active_y", "active_xy")  # fmt: skip
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The statistics as numpy arrays, to save them (:meth:`from_arrays` restores them):
+        one per tensor, and ``geometry`` (JSON: weight shape and dtype, input shape, conv
+        geometry, whether a ReLU follows)."""
+        geometry = {"shape": list(self.shape), "dtype": str(self.dtype).removeprefix("torch."),
+                    "in_shape": list(self.in_shape), "unfold": self.unfold,
+                    "feeds_relu": self.feeds_relu}  # fmt: skip
+        out = {k: getattr(self, k).detach().cpu().numpy() for k in self.TENSORS}
+        return {**out, "geometry": np.asarray(json.dumps(geometry))}
+
+    @classmethod
+    def from_arrays(cls, arrays, device="cpu") -> LayerStatistics:
+        """The statistics :meth:`arrays` saved (float64 tensors on ``device``)."""
+        g = json.loads(str(np.asarray(arrays["geometry"])))
+        unfold = None if g["unfold"] is None else {
+            k: tuple(v) if isinstance(v, list) else v for k, v in g["unfold"].items()}  # fmt: skip
+        tensors = {k: torch.as_tensor(np.asarray(arrays[k]), dtype=torch.float64, device=device)
+                   for k in cls.TENSORS}  # fmt: skip
+        return cls(shape=torch.Size(g["shape"]), dtype=getattr(torch, g["dtype"]),
+                   in_shape=torch.Size(g["in_shape"]), unfold=unfold,
+                   feeds_relu=bool(g["feeds_relu"]), **tensors)  # fmt: skip
 
     def _estimator(self, estimator: str) -> str:
         return estimator if self.feeds_relu else "linear"  # logits: linear (module docstring)
@@ -496,14 +524,14 @@ def pattern_backprop(
     return L.by_images(maps, layers, x, target, resolve_chunk(chunk, model, x))
 
 
-@register("pattern_net", label="PatternNet (kindermans2018)")
+@register("pattern_net")
 def pattern_net(model, x, target=None, patterns=None, chunk=DEFAULT_CHUNK):
     """Signal estimate: backprop of the target logit with weights → patterns, ReLU-gated.
     Target None: every class; ``chunk``: relevance rows per pass (None: chosen for the model)."""
     return pattern_backprop(model, x, target, patterns, attribution=False, chunk=chunk)
 
 
-@register("pattern_attribution", label="PatternAttribution (kindermans2018)")
+@register("pattern_attribution")
 def pattern_attribution(model, x, target=None, patterns=None, chunk=DEFAULT_CHUNK):
     """Deep Taylor with the pattern root point: backprop with weights w ⊙ a, ReLU-gated.
     Target None: every class; ``chunk``: relevance rows per pass (None: chosen for the model)."""

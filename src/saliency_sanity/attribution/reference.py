@@ -32,7 +32,7 @@ def model_fingerprint(model: nn.Module) -> int:
     return int.from_bytes(digest.digest()[:8], "little") >> 1
 
 
-@register("random_map", label="Random map")
+@register("random_map")
 def random_map(
     model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None, seed: int = 0
 ) -> torch.Tensor:
@@ -55,7 +55,7 @@ def _every_class(maps: torch.Tensor, model: nn.Module, x: torch.Tensor) -> torch
 SOBEL = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
 
 
-@register("edge_detector", label="Edge detector (Sobel)")
+@register("edge_detector")
 def edge_detector(
     model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None
 ) -> torch.Tensor:

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from saliency_sanity import method_labels
 from saliency_sanity.batching import output_classes
 
 MethodFn = Callable[..., torch.Tensor]
@@ -29,11 +30,16 @@ POSITIONAL = ("model", "x", "target")
 
 @dataclass(frozen=True)
 class Method:
+    """A registered method. ``short`` is what figures draw (row labels, legends, ticks: a few
+    words, the papers' abbreviations); ``cite`` is where it comes from (bibtex key, equation,
+    the setting chosen), for captions and the gallery, never for a row label. Both come from
+    the one label table, :data:`saliency_sanity.method_labels.METHOD_LABELS`."""
+
     name: str
     fn: MethodFn
     defaults: dict[str, Any] = field(default_factory=dict)
-    #: short label for figures and the README; citations go into captions
-    label: str = ""
+    short: str = ""
+    cite: str = ""
 
 
 METHODS: dict[str, Method] = {}
@@ -49,10 +55,14 @@ def signature_defaults(fn: MethodFn) -> dict[str, Any]:
             if p.default is not p.empty and p.kind is not p.VAR_KEYWORD}  # fmt: skip
 
 
-def register(name: str, label: str = "", **overrides: Any) -> Callable[[MethodFn], MethodFn]:
-    """Decorator: ``@register("gradient", label="Gradient")`` adds ``fn`` to :data:`METHODS` with
-    the defaults of its signature. ``overrides`` replace some of them, for one function
-    registered under two names (VarGrad is the noise tunnel with ``statistic="variance"``)."""
+def register(
+    name: str, short: str = "", cite: str = "", **overrides: Any
+) -> Callable[[MethodFn], MethodFn]:
+    """Decorator: ``@register("gradient")`` adds ``fn`` to :data:`METHODS` with the defaults of
+    its signature, and its short label and citation from the label table (a method of one's
+    own without a row there: ``short`` and ``cite``). ``overrides`` replace some defaults, for
+    one function registered under two names (VarGrad is the noise tunnel with
+    ``statistic="variance"``)."""
 
     def deco(fn: MethodFn) -> MethodFn:
         if name in METHODS:
@@ -61,7 +71,9 @@ def register(name: str, label: str = "", **overrides: Any) -> Callable[[MethodFn
         unknown = sorted(set(overrides) - set(defaults))
         if unknown:
             raise TypeError(f"{name}: overrides {unknown} are not parameters of {fn.__qualname__}")
-        METHODS[name] = Method(name, fn, {**defaults, **overrides}, label or name)
+        METHODS[name] = Method(name, fn, {**defaults, **overrides},
+                               short or method_labels.short(name),
+                               cite or method_labels.cite(name))  # fmt: skip
         return fn
 
     return deco

@@ -14,11 +14,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from saliency_sanity.attribution._utils import DEFAULT_CHUNK, blocks, per_image, resolve_chunk
+from saliency_sanity.attribution._utils import (
+    DEFAULT_CHUNK,
+    Rows,
+    grid_rows,
+    per_image,
+    resolve_chunk,
+)
 from saliency_sanity.attribution.registry import METHODS, Method, register
 
-#: run(noisy rows, image slice, samples per image) -> maps, one per row
-Runner = Callable[[torch.Tensor, slice, int], torch.Tensor]
+#: run(noisy rows, the image of each row) -> maps, one per row
+Runner = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class _Noise:
@@ -34,46 +40,55 @@ class _Noise:
         self.cache: dict[int, torch.Tensor] = {}
         self.next = 0
 
-    def __call__(self, imgs: slice) -> torch.Tensor:
-        """(b, samples, ...) noise for images ``imgs`` (requested in increasing order)."""
+    def __call__(self, rows: Rows) -> torch.Tensor:
+        """The noise of each row (image, sample) of ``rows`` (batches in increasing order)."""
         for i in list(self.cache):
-            if i < imgs.start:
+            if i < rows.items.start:
                 del self.cache[i]
-        while self.next < imgs.stop:
+        while self.next < rows.items.stop:
             eps = torch.randn(self.shape, generator=self.generator, dtype=self.dtype)
             self.cache[self.next] = eps.to(self.device)
             self.next += 1
-        eps = torch.stack([self.cache[i] for i in range(imgs.start, imgs.stop)])
-        return eps * self.sigma[imgs].unsqueeze(1)
+        eps = torch.stack([self.cache[i] for i in range(rows.items.start, rows.items.stop)])
+        return eps[rows.local, rows.sample] * self.sigma[rows.item]
+
+
+def _merge(
+    mean: torch.Tensor, m2: torch.Tensor, count: torch.Tensor, maps: torch.Tensor, rows: Rows
+) -> None:
+    """Chan et al.'s pairwise update, in place: each image's running mean, sum of squared
+    deviations M2 and count (over its earlier batches) merged with the run of its maps in this
+    batch (n_b rows, 1 <= n_b <= samples; an image may be cut between two batches)."""
+    span, local = rows.items, rows.local
+    shape = (-1, *([1] * (maps.dim() - 1)))
+    n_b = torch.bincount(local, minlength=span.stop - span.start).to(maps.dtype).reshape(shape)
+    sums = maps.new_zeros(n_b.shape[0], *maps.shape[1:])
+    block_mean = sums.index_add_(0, local, maps) / n_b
+    block_m2 = torch.zeros_like(sums).index_add_(0, local, (maps - block_mean[local]) ** 2)
+    n_a = count[span].reshape(shape)
+    delta = block_mean - mean[span]
+    mean[span] += delta * (n_b / (n_a + n_b))
+    m2[span] += block_m2 + delta**2 * (n_a * n_b / (n_a + n_b))
+    count[span] += n_b.flatten()
 
 
 def noisy_moments(
     run: Runner, x: torch.Tensor, samples: int, noise: float, seed: int, chunk: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean and population variance over ``samples`` noisy copies of each image of
-    ``run(x + ε)``, in chunks, merged with Chan et al.'s pairwise update (stable in float32)."""
+    ``run(x + ε, image of each row)``, in batches of ``chunk`` rows that may cut an image's
+    samples (:func:`grid_rows`), merged with Chan et al.'s pairwise update (stable in float32,
+    :func:`_merge`)."""
     if samples < 1 or noise < 0:
         raise ValueError(f"need samples >= 1 and noise >= 0, got {samples} and {noise}")
     draw = _Noise(x, samples, noise, seed)
-    count = [0] * x.shape[0]
-    mean = m2 = None
-    for imgs, js in blocks(x.shape[0], samples, chunk):
-        m = js.stop - js.start
-        noisy = (x[imgs].unsqueeze(1) + draw(imgs)[:, js]).flatten(0, 1)
-        maps = run(noisy, imgs, m)
-        maps = maps.reshape(-1, m, *maps.shape[1:])
+    mean = m2 = count = None
+    for rows in grid_rows(x.shape[0], samples, chunk, x.device):
+        maps = run(x[rows.item] + draw(rows), rows.item)
         if mean is None:
-            mean = maps.new_zeros(x.shape[0], *maps.shape[2:])
-            m2 = torch.zeros_like(mean)
-        block_mean = maps.mean(dim=1)
-        n_a = count[imgs.start]
-        delta = block_mean - mean[imgs]
-        mean[imgs] += delta * (m / (n_a + m))
-        m2[imgs] += ((maps - block_mean.unsqueeze(1)) ** 2).sum(1) + delta**2 * (
-            n_a * m / (n_a + m)
-        )
-        for i in range(imgs.start, imgs.stop):
-            count[i] += m
+            mean = maps.new_zeros(x.shape[0], *maps.shape[1:])
+            m2, count = torch.zeros_like(mean), maps.new_zeros(x.shape[0])
+        _merge(mean, m2, count, maps, rows)
     return mean, m2 / samples
 
 
@@ -97,9 +112,8 @@ def _runner(
     every class (target None)."""
     method, params = _base(base, params, chunk)
 
-    def run(noisy: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
-        rows = None if target is None else target[imgs].repeat_interleave(m)
-        return method.fn(model, noisy, rows, **params)
+    def run(noisy: torch.Tensor, item: torch.Tensor) -> torch.Tensor:
+        return method.fn(model, noisy, None if target is None else target[item], **params)
 
     return run
 
@@ -108,8 +122,8 @@ def _runner(
 STATISTICS = ("mean", "variance")
 
 
-@register("smoothgrad", label="SmoothGrad")
-@register("vargrad", label="VarGrad", statistic="variance")
+@register("smoothgrad")
+@register("vargrad", statistic="variance")
 def noise_tunnel(
     model: nn.Module,
     x: torch.Tensor,

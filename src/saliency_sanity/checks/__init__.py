@@ -8,7 +8,7 @@
 Every check returns a tidy DataFrame (``check, method, step, index, measure, mean, std, n,
 null_mean, null_std, note``) whose similarities are read against a null: the same measure
 between two independently initialised, untrained copies of the architecture. The model passed
-in is never modified (randomisation works on deep copies; hooks are removed).
+in is never modified (randomisation works on copies; hooks are removed).
 """
 
 from saliency_sanity.checks.data_randomization import data_randomization

@@ -36,11 +36,14 @@ def data_randomization(
     init: str | InitFn = "training",
     null: bool = True,
     null_seeds: Sequence[int] = NULL_SEEDS,
+    maps_out: dict | None = None,
 ) -> pd.DataFrame:
     """Similarity between the maps of ``model`` and of ``model_random_labels`` (same
     architecture, trained on permuted labels) on ``x``; each model explains ``target`` or, for
     None, its own prediction (Adebayo et al. explain each model's prediction). Tidy rows, step
-    ``"random labels"``, with the null of two untrained copies of ``model``."""
+    ``"random labels"``, with the null of two untrained copies of ``model``. ``maps_out``: a
+    dict that receives each method's maps, ``{label: (model's, model_random_labels')}``
+    (float64 NumPy), for a caller that also draws them."""
     if [p.shape for p in model.parameters()] != [p.shape for p in model_random_labels.parameters()]:
         raise ValueError("model and model_random_labels must have the same architecture")
     specs = method_specs(methods)
@@ -55,6 +58,8 @@ def data_randomization(
             rows += _tidy.not_applicable("data_randomization", spec.label, measures, reason)
             continue
         maps = [explained(spec, net, x, target) for net in (model, model_random_labels, *copies)]
+        if maps_out is not None:
+            maps_out[spec.label] = (maps[0], maps[1])
         for measure in measures:
             reason = not_applicable(measure, maps[0].shape)
             values = None if reason else compare(measure, maps[0], maps[1])

@@ -24,7 +24,9 @@ explicit here:
   (:func:`saliency_sanity.randomization.layer_seed`), so a layer gets the same fresh weights in
   cascading and independent order, in any direction, on any device.
 
-Every model yielded is a deep copy in eval mode; the model passed in is never modified.
+Every model yielded is a copy in eval mode; the model passed in is never modified. The models
+of one randomisation share the tensors of the layers they have in common (each step copies only
+the layers it re-draws): read them, keep them, but do not modify one in place.
 """
 
 from __future__ import annotations
@@ -268,6 +270,28 @@ def _eval_copy(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model).eval()
 
 
+def _tensors(module: nn.Module) -> list[torch.Tensor]:
+    return [*module.parameters(), *module.buffers()]
+
+
+def _redrawn_copy(source: nn.Module, step: Step, draw: Callable[..., None], seed: int):
+    """An eval-mode copy of ``source`` with ``step``'s layers re-drawn. Only the re-drawn
+    modules' tensors are copied; every other parameter and buffer is ``source``'s own tensor,
+    shared, so a step costs a copy of its own layers, not of the whole model. A re-draw that
+    writes to a shared tensor is a bug, and raises."""
+    fresh = {id(t) for name in step.modules for t in _tensors(_module(source, name))}
+    shared = [t for t in _tensors(source) if id(t) not in fresh]
+    versions = [t._version for t in shared]
+    net = copy.deepcopy(source, {id(t): t for t in shared}).eval()
+    for name in step.modules:
+        draw(net, name, seed, step.recurse)
+    if any(t._version != v for t, v in zip(shared, versions, strict=True)):
+        raise RuntimeError(
+            f"re-drawing step {step.name!r} changed a layer outside {list(step.modules)}"
+        )
+    return net
+
+
 def randomized_models(
     model: nn.Module,
     steps: Sequence[Step],
@@ -281,7 +305,9 @@ def randomized_models(
 
     ``order``: ``"cascading"`` (each step adds its layers to those already random) or
     ``"independent"`` (only this step's layers random). ``direction``: ``"top_down"`` (from the
-    logits, Adebayo et al.'s order) or ``"bottom_up"`` (from the input).
+    logits, Adebayo et al.'s order) or ``"bottom_up"`` (from the input). The copies share the
+    tensors of the layers they have in common (see the module docstring): do not modify one in
+    place.
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
@@ -289,14 +315,11 @@ def randomized_models(
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     draw = init_function(init, model)
     sequence = list(reversed(steps)) if direction == "top_down" else list(steps)
-    current = _eval_copy(model)
-    yield ORIGINAL, current
+    original = current = _eval_copy(model)
+    yield ORIGINAL, original
     for step in sequence:
-        net = _eval_copy(current if order == "cascading" else model)
-        for name in step.modules:
-            draw(net, name, seed, step.recurse)
-        current = net
-        yield step.name, net
+        current = _redrawn_copy(current if order == "cascading" else original, step, draw, seed)
+        yield step.name, current
 
 
 def untrained_copies(

@@ -63,12 +63,46 @@ def not_applicable(measure: str, shape: tuple[int, ...]) -> str | None:
     return None
 
 
+def _float64(maps) -> np.ndarray:
+    return np.asarray(maps.detach().cpu() if hasattr(maps, "detach") else maps, dtype=np.float64)
+
+
 def compare(measure: str, a, b) -> np.ndarray:
     """``measure`` between two batches of maps of equal shape (N, ...) -> float64 (N,); NaN
     for an image where the measure is undefined (a constant map has no ranks)."""
-    a = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
-    b = np.asarray(b.detach().cpu() if hasattr(b, "detach") else b, dtype=np.float64)
+    a, b = _float64(a), _float64(b)
     reason = not_applicable(measure, a.shape)
     if reason:
         raise ValueError(reason)
     return np.asarray(MEASURES[measure](a, b), dtype=np.float64)
+
+
+#: measures that are :func:`saliency_sanity.similarity.correlation` of a share that each batch
+#: gives alone (its ranks, its HOG features): that share, by measure
+_PREPARED = {
+    "spearman_abs": lambda m: similarity.spearman_ranks(m, absolute=True),
+    "spearman_signed": lambda m: similarity.spearman_ranks(m, absolute=False),
+    "hog": lambda m: similarity.hog_features(m, absolute=True),
+}
+
+
+def against(measure: str, reference) -> Callable[[object], np.ndarray]:
+    """``maps -> compare(measure, reference, maps)`` for a curve of many batches against one
+    reference (a randomisation test's trained maps): the reference's own share of the measure
+    (its ranks, its HOG features) is computed once, the numbers are the same."""
+    ref = _float64(reference)
+    reason = not_applicable(measure, ref.shape)
+    if reason:
+        raise ValueError(reason)
+    if measure not in _PREPARED:
+        return lambda maps: compare(measure, ref, maps)
+    prepare = _PREPARED[measure]
+    prepared = prepare(ref)
+
+    def versus(maps) -> np.ndarray:
+        m = _float64(maps)
+        if m.shape != ref.shape:
+            raise ValueError(f"maps must have the same shape, got {ref.shape} and {m.shape}")
+        return similarity.correlation(prepared, prepare(m))
+
+    return versus

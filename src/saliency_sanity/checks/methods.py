@@ -211,6 +211,37 @@ def own_prediction(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> 
         return torch.cat([model(xb).argmax(dim=1) for xb in torch.split(x, batch_size)])
 
 
+#: registered methods whose maps are an elementwise function of another method's maps on the
+#: same model, inputs and targets: Gradient x Input is x * Gradient (shrikumar2016, Sec. 2)
+DERIVED: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]] = {
+    "gradient_input": ("gradient", lambda x, grad: x * grad),
+}
+
+
+def explain_each(
+    specs: Sequence[Spec], model: nn.Module, x: torch.Tensor, target
+) -> Iterator[tuple[Spec, torch.Tensor]]:
+    """``(spec, maps)`` for each spec on one model, in order, with the targets resolved once
+    (None: the model's own prediction). A method of :data:`DERIVED` is computed from its
+    source's maps (one backward pass for Gradient and Gradient x Input), the same numbers as
+    calling it."""
+    t = targets_for(model, x, target)
+    sources: dict[tuple, torch.Tensor] = {}
+    for spec in specs:
+        name = spec.name if spec.fn is None else None
+        source, derive = DERIVED.get(name, (name, None))
+        if source not in _SOURCES:
+            yield spec, spec.explain(model, x, t)
+            continue
+        key = (source, repr(sorted((spec.params or {}).items())))
+        if key not in sources:
+            sources[key] = Spec(source, source, spec.params).explain(model, x, t)
+        yield spec, sources[key] if derive is None else derive(x, sources[key])
+
+
+_SOURCES = {source for source, _ in DERIVED.values()}
+
+
 def targets_for(model: nn.Module, x: torch.Tensor, target) -> torch.Tensor:
     """``target`` as a long tensor (N,); None: ``model``'s own prediction (the class the
     original sanity-checks code explains after every randomisation step)."""

@@ -21,7 +21,7 @@ unseeded and its sMPRT ignores the user's explain function.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,8 +39,14 @@ from saliency_sanity.checks.layers import (
     steps_of,
     untrained_copies,
 )
-from saliency_sanity.checks.measures import DEFAULT, check_measures, compare, not_applicable
-from saliency_sanity.checks.methods import Spec, eval_copy, targets_for
+from saliency_sanity.checks.measures import (
+    DEFAULT,
+    against,
+    check_measures,
+    compare,
+    not_applicable,
+)
+from saliency_sanity.checks.methods import Spec, eval_copy, explain_each, targets_for
 from saliency_sanity.checks.methods import not_applicable as method_not_applicable
 from saliency_sanity.checks.methods import specs as method_specs
 
@@ -73,13 +79,20 @@ def null_similarity(
     initialised, untrained copies of ``model`` (every step re-drawn with ``init``, one seed each;
     each copy explains ``target``, or its own prediction for None)."""
     copy_a, copy_b = untrained_copies(model, steps, init=init, seeds=seeds)
+    maps_a = dict(_explain_each(specs, copy_a, x, target))
     out = {}
-    for spec in specs:
-        a, b = explained(spec, copy_a, x, target), explained(spec, copy_b, x, target)
+    for label, b in _explain_each(specs, copy_b, x, target):
+        a = maps_a[label]
         for measure in measures:
             if not not_applicable(measure, a.shape):
-                out[(spec.label, measure)] = compare(measure, a, b)
+                out[(label, measure)] = compare(measure, a, b)
     return out
+
+
+def _explain_each(specs, net, x, target) -> Iterator[tuple[str, np.ndarray]]:
+    """``(label, maps as float64 NumPy)`` of every spec on ``net`` (:func:`explain_each`)."""
+    for spec, maps in explain_each(specs, net, x, target):
+        yield spec.label, maps.double().cpu().numpy()
 
 
 def _curves(
@@ -105,19 +118,19 @@ def _curves(
         if null
         else {}
     )
-    rows, reference = [], {}
+    rows, versus = [], {}  # versus[label][measure](maps): the measure against the trained maps
     models = randomized_models(model, steps, order=order, direction=direction, init=init, seed=seed)
     bar = tqdm(total=(len(steps) + 1) * len(specs), desc=check, disable=not progress)
     for index, (step, net) in enumerate(models):
-        for spec in specs:
-            maps = explained(spec, net, x, target)
+        for label, maps in _explain_each(specs, net, x, target):
             if index == 0:
-                reference[spec.label] = maps
+                versus[label] = {m: against(m, maps) for m in measures
+                                 if not not_applicable(m, maps.shape)}  # fmt: skip
             for measure in measures:
                 reason = not_applicable(measure, maps.shape)
-                values = None if reason else compare(measure, reference[spec.label], maps)
-                rows.append(_tidy.row(check, spec.label, step, index, measure, values,
-                                      nulls.get((spec.label, measure)), reason or ""))  # fmt: skip
+                values = None if reason else versus[label][measure](maps)
+                rows.append(_tidy.row(check, label, step, index, measure, values,
+                                      nulls.get((label, measure)), reason or ""))  # fmt: skip
             bar.update()
     bar.close()
     for label, reason in reasons.items():
@@ -147,7 +160,7 @@ def model_randomization(
     Parameters
     ----------
     model, x, target
-        The model (left untouched: every step is a deep copy), inputs (N, ...) on its device,
+        The model (left untouched: every step is a copy), inputs (N, ...) on its device,
         and the classes to explain (N,); None: each model's own top prediction, at every step,
         as the original code does.
     methods

@@ -5,16 +5,24 @@ Sec. 3), data randomisation (ibid., Sec. 5; needs the model trained on permuted 
 random-logit test (Sixt et al. 2020), and input invariance under a constant, a checkerboard and
 the cat shift (Kindermans et al. 2017, Secs. 2, 3.2, 4). The rules (column ``rule``):
 
-* a similarity check **passes** when the score is closer to its null (two untrained, unrelated
-  networks) than to an unchanged map, ``score < (1 + null) / 2``, and the null leaves room:
-  ``null <`` :data:`NULL_CEILING` (when two unrelated networks' maps already agree, the input
-  sets the map and the check cannot tell a method that reads the network);
+* a similarity check **passes** when the score is no more than its null (two untrained,
+  unrelated networks) plus :data:`~saliency_sanity.verdicts.MARGIN`, and the null leaves room
+  (below 1 - margin: when two unrelated networks' maps already agree, the input sets the map and
+  the check cannot tell a method that reads the network; such a cell passes only if the score
+  falls clearly below the null). This is the reading of the figures' claims
+  (:func:`saliency_sanity.verdicts.is_sensitive`), so a claim and a cell cannot disagree;
 * an invariance check **passes** when the maps of the two networks agree to
   :data:`INVARIANCE_TOLERANCE` of the map's maximum (``null``: the same difference for a zero
   shift, the float floor).
 
 A cell is empty only where the check cannot apply (the method needs a layer the model lacks, no
 random-label model was given, ...), with the reason in ``note``.
+
+Two preconditions come before the rules, and fail a cell whatever its score (``note`` says
+which): a map must show something (a method whose maps of the model are constant on every image
+fails every check), and the model must read its input (logits equal on every image: every
+method fails). By their own rules the checks cannot see either (a constant map has no ranks and
+is trivially invariant; noise passes a randomisation test on any model).
 """
 
 from __future__ import annotations
@@ -36,14 +44,16 @@ from saliency_sanity.checks.methods import PerModel, Spec, eval_copy, shared_map
 from saliency_sanity.checks.methods import specs as method_specs
 from saliency_sanity.checks.parameter import model_randomization
 from saliency_sanity.checks.random_logit import random_logit
+from saliency_sanity.verdicts import MARGIN, is_sensitive
 
 #: relative map difference below which a method counts as input invariant
 INVARIANCE_TOLERANCE = 1e-3
 #: a null at or above this leaves a similarity check no power: the maps of two unrelated
 #: networks already agree, so the input, not the network, sets the map (Gradient x Input on
-#: MNIST, the edge detector); such a cell fails
-NULL_CEILING = 0.9
-SIMILARITY_RULE = f"passes if score < (1 + null) / 2 and null < {NULL_CEILING:g}"
+#: MNIST, the edge detector); such a cell fails unless the score falls below null - margin
+NULL_CEILING = 1 - MARGIN
+SIMILARITY_RULE = (f"passes if score <= null + {MARGIN:g} (null < {NULL_CEILING:g}), else if "
+                   f"score < null - {MARGIN:g}")  # fmt: skip
 INVARIANCE_RULE = f"passes if score <= {INVARIANCE_TOLERANCE:g} (max |a1 - a2| / max |a1|)"
 #: the columns of the scorecard, in this order
 COLUMNS = ("method", "check", "measure", "score", "null", "rule", "passes", "n", "note")
@@ -82,9 +92,7 @@ def _cell(method, check, measure, score, null, rule, n, note) -> dict:
     if np.isnan(score):
         passes = None
     elif rule == SIMILARITY_RULE:
-        passes = (
-            bool(score < (1 + null) / 2 and null < NULL_CEILING) if not np.isnan(null) else None
-        )
+        passes = is_sensitive(score, null, MARGIN)
     else:
         passes = bool(score <= INVARIANCE_TOLERANCE)
     return {"method": method, "check": check, "measure": measure, "score": score, "null": null,
@@ -188,13 +196,42 @@ def scorecard(
             else:
                 cells += _invariance(check, model, x, target, specs, m)
         bar.close()
-        table = _flag_constant(pd.DataFrame(cells, columns=list(COLUMNS)), model, x, target,
-                               specs)  # fmt: skip
+        table = pd.DataFrame(cells, columns=list(COLUMNS))
+        if _ignores_input(model, x):
+            table = _fail(table, table["method"].notna(), IGNORES_INPUT)
+        else:
+            table = _flag_constant(table, model, x, target, specs)
     table.attrs.update(measure=measure, logit_measure=logit_measure, init=init, seed=seed)
     return table
 
 
 CONSTANT = "constant maps: the method shows nothing for this model"
+IGNORES_INPUT = ("the model ignores its input (the same logits for every image): a map can show "
+                 "nothing the model computes")  # fmt: skip
+
+
+def _fail(table: pd.DataFrame, rows: pd.Series, note: str) -> pd.DataFrame:
+    """Fail the cells of ``rows`` that a method has, with ``note``; a check that cannot apply
+    keeps its empty cell and its reason. The scorecard's preconditions (below), not a check's
+    rule: a map must show something for any check to pass it."""
+    measured = table["note"].str.startswith(("no score", "no null")) | (table["note"] == "")
+    rows = rows & (table["passes"].notna() | measured)
+    table.loc[rows, "passes"] = False
+    table.loc[rows, "note"] = [f"{n}; {note}" if n else note for n in table.loc[rows, "note"]]
+    return table
+
+
+def _ignores_input(model: nn.Module, x: torch.Tensor) -> bool:
+    """Whether ``model``'s logits are the same for every image of ``x`` (two or more), to a few
+    units of float rounding. Then the faithful map is zero, which no check can pass (a zero map
+    has no ranks and is trivially invariant), and a map that shows structure (noise, edges) shows
+    what the model does not compute: every method fails every check it has."""
+    if len(x) < 2:
+        return False
+    with torch.no_grad():
+        logits = torch.cat([model(xb) for xb in x.split(256)])
+    spread = float((logits - logits[:1]).abs().max())
+    return spread <= 4 * torch.finfo(logits.dtype).eps * float(logits.abs().max())
 
 
 def _flag_constant(table, model, x, target, specs) -> pd.DataFrame:
@@ -209,12 +246,7 @@ def _flag_constant(table, model, x, target, specs) -> pd.DataFrame:
             continue
         maps = spec.explain(model, x, t).flatten(1)
         if bool((maps.amax(1) == maps.amin(1)).all()):
-            # every cell the method has, not the checks that cannot apply (they say why)
-            measured = table["note"].str.startswith(("no score", "no null")) | (table["note"] == "")
-            rows = (table["method"] == spec.label) & (table["passes"].notna() | measured)
-            table.loc[rows, "passes"] = False
-            table.loc[rows, "note"] = [f"{n}; {CONSTANT}" if n else CONSTANT
-                                       for n in table.loc[rows, "note"]]  # fmt: skip
+            table = _fail(table, table["method"] == spec.label, CONSTANT)
     return table
 
 

@@ -11,6 +11,8 @@ GUPTA2019_RUNS = ("layerwise_cgi", "cascading_cgi", "cascading_clrp", "cascading
 #: kindermans2017: the input shifts (Sec. 2, Figs. 4 and 5) and the pattern estimators
 KINDERMANS2017_SHIFTS = ("constant", "checkerboard", "cat")
 PATTERN_ESTIMATORS = ("paper", "covariance", "linear")
+#: kindermans2017: the methods whose maps need fitted patterns (one map per estimator)
+PATTERN_METHODS = ("pattern_net", "pattern_attribution")
 #: kindermans2017: the methods of the invariance claims that need no patterns, figure order
 INVARIANCE_METHODS = (
     "gradient",

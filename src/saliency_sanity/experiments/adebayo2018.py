@@ -33,9 +33,11 @@ from saliency_sanity.attribution import METHODS, attribute, model_guard
 from saliency_sanity.attribution._utils import DEFAULT_CHUNK, resolve_chunk
 from saliency_sanity.attribution.smoothgrad import noisy_moments
 from saliency_sanity.catalogue import C, Field, Model, Resources, Testbed, experiment, imagenet_on
+from saliency_sanity.checks.measures import against
 from saliency_sanity.experiments import RANDOMIZATION_ORDERS
 from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import save_npz
+from saliency_sanity.method_labels import label as method_label
 from saliency_sanity.models import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,8 @@ def _noisy_pair(
     if "chunk" in inspect.signature(base.fn).parameters and base_params.get("chunk") is None:
         base_params["chunk"] = chunk
 
-    def run(noisy: torch.Tensor, imgs: slice, m: int) -> torch.Tensor:
-        return base.fn(model, noisy, target[imgs].repeat_interleave(m), **base_params)
+    def run(noisy: torch.Tensor, item: torch.Tensor) -> torch.Tensor:
+        return base.fn(model, noisy, target[item], **base_params)
 
     with model_guard(model):
         mean, var = noisy_moments(run, x, samples, noise, seed, chunk)
@@ -226,13 +228,14 @@ def randomization_maps(
     }
 
 
-#: (metric, variant) pairs of :func:`similarity_table`: the function and its ``absolute`` flag
+#: the (metric, variant) columns of :func:`similarity_table` and the measure of each, by its name
+#: in :data:`saliency_sanity.checks.measures.MEASURES` (implemented once, for every check)
 METRICS = {
-    ("spearman", "abs"): (similarity.spearman, True),
-    ("spearman", "signed"): (similarity.spearman, False),
-    ("ssim", "abs"): (similarity.ssim, True),
-    ("ssim", "signed"): (similarity.ssim, False),
-    ("hog", "abs"): (similarity.hog_similarity, True),
+    ("spearman", "abs"): "spearman_abs",
+    ("spearman", "signed"): "spearman_signed",
+    ("ssim", "abs"): "ssim",
+    ("ssim", "signed"): "ssim_signed",
+    ("hog", "abs"): "hog",
 }
 
 
@@ -243,7 +246,9 @@ def similarity_table(
 ) -> pd.DataFrame:
     """Similarity of each step's maps to the original maps, per method (Adebayo et al. 2018,
     Figs. 2 and 3): mean and population std over the images where the method was computed,
-    ignoring NaNs (constant maps, e.g. an all-zero GradCAM, have no ranks).
+    ignoring NaNs (constant maps, e.g. an all-zero GradCAM, have no ranks). The measures are
+    the checks' (:func:`saliency_sanity.checks.measures.against`: the original's ranks and HOG
+    features computed once per method).
 
     Columns: ``step`` (index, 0 = original), ``layer``, ``method``, ``metric``, ``variant``,
     ``mean``, ``std``, ``n`` (images used), ``n_nan`` (computed but NaN), ``n_skipped`` (not
@@ -254,24 +259,14 @@ def similarity_table(
     rows = []
     for m, method in enumerate(result["methods"]):
         idx = np.flatnonzero(computed[m])
-        ref = maps[0, m, idx]
         hog_idx = idx if hog_images is None else idx[:hog_images]
-        hog_ref: dict[bool, np.ndarray] = {}
+        used = {key: hog_idx if key[0] == "hog" else idx for key in metrics}
+        versus = {key: against(METRICS[key], maps[0, m, rows_]) for key, rows_ in used.items()
+                  if rows_.size}  # fmt: skip
         for s, step in enumerate(result["steps"]):
             for metric, variant in metrics:
-                fn, absolute = METRICS[(metric, variant)]
-                used = hog_idx if metric == "hog" else idx
-                if not used.size:
-                    values = np.empty(0)
-                elif metric == "hog":  # the original's features once, not once per step
-                    if absolute not in hog_ref:
-                        hog_ref[absolute] = similarity.hog_features(
-                            maps[0, m, used], absolute=absolute
-                        )
-                    feats = similarity.hog_features(maps[s, m, used], absolute=absolute)
-                    values = similarity._pearson_rows(hog_ref[absolute], feats)
-                else:
-                    values = fn(ref, maps[s, m, idx], absolute=absolute)
+                rows_ = used[(metric, variant)]
+                values = versus[(metric, variant)](maps[s, m, rows_]) if rows_.size else np.empty(0)
                 mean, std = similarity.summarize(values)
                 n_nan = int(np.isnan(values).sum())
                 rows.append(
@@ -283,9 +278,9 @@ def similarity_table(
                         "variant": variant,
                         "mean": mean,
                         "std": std,
-                        "n": int(used.size - n_nan),
+                        "n": int(rows_.size - n_nan),
                         "n_nan": n_nan,
-                        "n_skipped": int(computed.shape[1] - used.size),
+                        "n_skipped": int(computed.shape[1] - rows_.size),
                     }
                 )
     return pd.DataFrame(rows)
@@ -329,7 +324,8 @@ def _prepare(checkpoint, testbed, methods, grid_position, grid_images, device):
 
 
 def _meta(methods, specs, result) -> dict[str, np.ndarray]:
-    labels_ = {k: methods[k].get("label", k) for k in specs}
+    # figure labels from the registry: "Gradient", "IG", SmoothGrad of IG "IG-SG"
+    labels_ = {k: method_label(name, base=p.get("base")) for k, (name, p) in specs.items()}
     params = {k: json.dumps(specs[k][1], sort_keys=True) for k in specs}
     return {
         "labels": np.asarray([labels_[k] for k in result["methods"]]),
@@ -398,6 +394,31 @@ def run_randomization(
 untrained_copies = randomization.untrained_copies
 
 
+def null_maps(
+    model: nn.Module,
+    x: torch.Tensor,
+    methods: MethodSpecs,
+    seeds: Sequence[int],
+    explained_class: str = "randomized_prediction",
+    labels: torch.Tensor | None = None,
+    subsets: Mapping[str, Sequence[int]] | None = None,
+) -> dict[str, np.ndarray]:
+    """The null's maps: :func:`randomization_maps` (steps ``"copy A"``, ``"copy B"``) of the
+    checks' two untrained copies of ``model`` (:func:`saliency_sanity.checks.untrained_copies`,
+    one seed each), each explaining its own prediction, or the label for
+    ``explained_class="label"``. Step 1 of its :func:`similarity_table` is the null, the
+    ``null_mean`` of :func:`saliency_sanity.checks.model_randomization` with these seeds."""
+    mode = "label" if explained_class == "label" else "randomized_prediction"
+    # the engine's "independent" procedure with no layer is the model as given
+    a, b = (randomization_maps(net, x, methods, "independent", 0, mode, labels, subsets,
+                               layers=[], progress=False)
+            for net in untrained_copies(model, seeds))  # fmt: skip
+    return {**a, "steps": np.asarray(["copy A", "copy B"]),
+            "maps": np.concatenate([a["maps"], b["maps"]]),
+            "targets": np.concatenate([a["targets"], b["targets"]]),
+            "logits": np.concatenate([a["logits"], b["logits"]])}  # fmt: skip
+
+
 @experiment(DOC, "null_{model}", over={"model": C("adebayo2018.models")},
             inputs={"checkpoint": Model("{model}"), "testbed": Testbed("{model}")},
             params={**_PARAMS, "seeds": C("adebayo2018.randomization.null_seeds")},
@@ -424,18 +445,7 @@ def run_null(
     dev, model, x, labels, _, specs, subsets = _prepare(
         checkpoint, testbed, methods, grid_position, grid_images, device
     )
-    copy_a, copy_b = untrained_copies(model, seeds)
-    mode = "label" if explained_class == "label" else "randomized_prediction"
-    # the engine's "independent" procedure with no layer is the model as given: copy A is the
-    # reference, copy B the comparison
-    a = randomization_maps(copy_a, x.to(dev), specs, "independent", 0, mode, labels.to(dev),
-                           subsets, layers=[], progress=False)  # fmt: skip
-    b = randomization_maps(copy_b, x.to(dev), specs, "independent", 0, mode, labels.to(dev),
-                           subsets, layers=[], progress=False)  # fmt: skip
-    pair = {**a, "steps": np.asarray(["copy A", "copy B"]),
-            "maps": np.concatenate([a["maps"], b["maps"]]),
-            "targets": np.concatenate([a["targets"], b["targets"]]),
-            "logits": np.concatenate([a["logits"], b["logits"]])}  # fmt: skip
+    pair = null_maps(model, x.to(dev), specs, seeds, explained_class, labels.to(dev), subsets)
     table = similarity_table(pair, hog_images=hog_images)
     save_npz(out, maps=pair["maps"], methods=pair["methods"], computed=pair["computed"],
              targets=pair["targets"], seeds=np.asarray(seeds), similarity=table,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from saliency_sanity import data, models, randomization, runtime
+from saliency_sanity import checks, data, models, randomization, runtime
 from saliency_sanity.attribution import attribute, attribute_all_classes, compete
+from saliency_sanity.attribution.reference import REFERENCE_METHODS
+from saliency_sanity.attribution.registry import pick
 from saliency_sanity.catalogue import (
     MNIST,
     C,
@@ -54,9 +56,10 @@ PROCEDURES = {"cascading": randomization.cascading, "independent": randomization
 def all_class_maps(
     method: str, model: nn.Module, x: torch.Tensor, images_per_batch: int = 100, **params: Any
 ) -> torch.Tensor:
-    """Maps of ``method`` for every class, (N, K, *x.shape[1:]), ``images_per_batch`` at a time.
-
-    ``params`` go to the method (e.g. DASP's ``chunk`` of coalitions)."""
+    """Maps of ``method`` for every class, (N, K, *x.shape[1:]), ``images_per_batch`` at a time:
+    the registry's :func:`~saliency_sanity.attribution.attribute_all_classes`, over batches of
+    the config's ``batch_size`` images (a bound on memory); the explained class's slice is the
+    registry's ``pick``. ``params`` go to the method (e.g. DASP's ``chunk`` of coalitions)."""
     chunks = [
         attribute_all_classes(method, model, xb, **params) for xb in x.split(images_per_batch)
     ]
@@ -103,11 +106,6 @@ def competition_maps(method, model, x, target, competition: int | None = None,
         maps = class_maps(method, model, x, classes, **params)
         plain, comp = plain_and_competitive(maps, torch.zeros_like(target))
     return plain, comp, maps.flatten(2).sum(2), classes
-
-
-def pick(all_maps: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The explained class's maps (N, ...) out of maps for all classes (N, K, ...)."""
-    return all_maps[torch.arange(len(all_maps), device=all_maps.device), target.long()]
 
 
 def plain_and_competitive(
@@ -180,6 +178,7 @@ def randomization_maps(
     explained: str = "randomized_prediction",
     batch_size: int = 100,
     competition: int | None = None,
+    references: Sequence[str] = (),
 ) -> dict[str, np.ndarray]:
     """Plain and competitive maps of every method after each randomisation step.
 
@@ -198,13 +197,17 @@ def randomization_maps(
     explained
         Which class is explained after randomisation
         (:func:`saliency_sanity.randomization.explained_class`).
+    references
+        Registered reference methods (``random_map``, ``edge_detector``: they read no model, or
+        only its fingerprint; Binder et al. 2023 draw them on every randomisation plot), without
+        a competitive variant.
 
     Returns
     -------
     dict of arrays: ``steps`` (S,), ``accuracy`` (S,) on ``(x, labels)``, ``logits`` (S, N, K),
-    ``targets`` (S, N), and per method ``maps_<m>`` and ``maps_competitive_<m>`` (S, N, H, W,
-    channels summed), ``sums_<m>`` (S, N, K) sum of each class's map (for completeness) and
-    ``seconds_<m>`` (S,) wall time of the all-class maps.
+    ``targets`` (S, N), per method ``maps_<m>`` and ``maps_competitive_<m>`` (S, N, H, W,
+    channels summed) and ``sums_<m>`` (S, N, K) sum of each class's map (for completeness), and
+    per reference ``maps_<r>`` (S, N, H, W, channels summed) of the explained class.
     """
     if procedure not in PROCEDURES:
         raise ValueError(f"procedure must be one of {sorted(PROCEDURES)}, got {procedure!r}")
@@ -214,6 +217,7 @@ def randomization_maps(
     for key in methods:
         for prefix in ("maps", "maps_competitive", "sums"):
             out[f"{prefix}_{key}"] = []
+    out.update({f"maps_{name}": [] for name in references})
     total = len(model.layer_order) + 1
     for name, net in tqdm(steps, desc=f"{procedure} randomisation", unit="step", total=total):
         with torch.no_grad():
@@ -236,6 +240,8 @@ def randomization_maps(
             out[f"maps_competitive_{key}"].append(comp.sum(dim=1).cpu().numpy())
             out[f"sums_{key}"].append(sums.cpu().numpy())
             log.info("%s %s: %.2f s", name, key, time.perf_counter() - start)
+        for ref in references:
+            out[f"maps_{ref}"].append(attribute(ref, net, x, target).sum(dim=1).cpu().numpy())
         del net
     return {k: np.asarray(v) for k, v in out.items()}
 
@@ -248,10 +254,11 @@ untrained_copies = randomization.untrained_copies
 
 
 def null_maps(model, x, labels, methods, seeds, explained, batch_size,
-              competition=None) -> dict[str, np.ndarray]:  # fmt: skip
+              competition=None, references=()) -> dict[str, np.ndarray]:  # fmt: skip
     """Plain and competitive maps of each method for two untrained copies (``null_maps_<m>``
-    and ``null_maps_competitive_<m>``, (2, N, H, W)). Each copy explains its own top class
-    (an untrained net has no "original" prediction), or the true label when the test does."""
+    and ``null_maps_competitive_<m>``, (2, N, H, W)), and each reference's (``null_maps_<r>``).
+    Each copy explains its own top class (an untrained net has no "original" prediction), or
+    the true label when the test does."""
     out: dict[str, list] = {}
     for net in untrained_copies(model, seeds):
         with torch.no_grad():
@@ -263,6 +270,9 @@ def null_maps(model, x, labels, methods, seeds, explained, batch_size,
             )
             out.setdefault(f"null_maps_{key}", []).append(plain.sum(dim=1).cpu().numpy())
             out.setdefault(f"null_maps_competitive_{key}", []).append(comp.sum(dim=1).cpu().numpy())
+        for ref in references:
+            maps = attribute(ref, net, x, target).sum(dim=1).cpu().numpy()
+            out.setdefault(f"null_maps_{ref}", []).append(maps)
     return {k: np.stack(v) for k, v in out.items()}
 
 
@@ -417,6 +427,9 @@ def cgi_maps(*, checkpoint, testbed, n_images, device: str, out,
 #: the randomisation runs of Figs. 5, 6, 8-10: procedure and base methods (all-class maps once
 #: per step; the plain and the competitive maps both come from them)
 RUNS = GUPTA2019_RUNS
+#: the reference methods of every randomisation run (``maps_<r>``, ``null_maps_<r>``; listed in
+#: the result's ``references``): a map of noise and an edge detector, the two ends of the scale
+REFERENCES = REFERENCE_METHODS
 
 
 def run_settings(cfg: Mapping, run: str) -> dict[str, Any]:
@@ -442,7 +455,7 @@ def run_settings(cfg: Mapping, run: str) -> dict[str, Any]:
                 **{k: v for k, v in run_settings(cfg, run).items() if k != "model"},
                 "seed": cfg["seed"], "null_seeds": cfg["gupta2019"]["null_seeds"],
                 "explained": cfg["gupta2019"]["explained_class"],
-                "batch_size": cfg["gupta2019"]["batch_size"]},
+                "batch_size": cfg["gupta2019"]["batch_size"], "references": list(REFERENCES)},
             resources=HEAVY)  # fmt: skip
 def randomization_experiment(
     *,
@@ -458,20 +471,24 @@ def randomization_experiment(
     out,
     batch_size: int = 100,
     competition: int | None = None,
+    references: Sequence[str] = (),
 ) -> dict[str, np.ndarray]:
     """Figs. 5, 6, 8-10 and competition_rank: :func:`randomization_maps` on test-bed images,
-    with the null maps of two untrained copies (:func:`null_maps`)."""
+    with the null maps of two untrained copies (:func:`null_maps`), of the base methods and of
+    the reference methods (listed in the result's ``methods`` and ``references``; a reference
+    has no competitive variant)."""
     model, x, labels, indices, _ = _setup(checkpoint, testbed, device, images)
     log.info("%s randomisation of %s on %d images: %s", procedure, model.name, len(x), methods)
     result = randomization_maps(model, x, labels, methods, procedure, seed, explained, batch_size,
-                                competition)  # fmt: skip
+                                competition, references)  # fmt: skip
     result.update(null_maps(model, x, labels, methods, null_seeds, explained, batch_size,
-                            competition))  # fmt: skip
+                            competition, references))  # fmt: skip
     result.update(
         x=display_images(testbed, len(x)),
         labels=labels.numpy(),
         indices=indices,
         methods=np.asarray(list(methods)),
+        references=np.asarray(list(references), dtype=str),
         model=model.name,
         procedure=procedure,
         explained=explained,
@@ -487,28 +504,36 @@ def randomization_experiment(
     return result
 
 
+#: the methods of Fig. 7 as :func:`saliency_sanity.checks.data_randomization` names them
+DATA_RANDOMIZATION = {"gi": ("gradient_input", {}), "cgi": ("competitive_gradient_input", {})}
+
+
 @experiment(DOC, "data_randomization",
             inputs={"normal": GUPTA_MODEL,
                     "random_labels": Model(C("gupta2019.model"), "random_labels"),
                     "testbed": Testbed()},
-            params={"n_images": C("gupta2019.data_randomization.images")},
+            params={"n_images": C("gupta2019.data_randomization.images"),
+                    "null_seeds": C("gupta2019.null_seeds")},
             resources=LIGHT)  # fmt: skip
-def data_randomization(*, normal, random_labels, testbed, n_images, device: str, out) -> dict:
-    """Fig. 7: GI and CGI (predicted class) of the normally trained and the permuted-label net."""
-    result: dict[str, Any] = {}
-    for name, path in (("normal", normal), ("random_labels", random_labels)):
-        model, x, labels, indices, _ = _setup(path, testbed, device, n_images)
-        logits = _predict(model, x)
-        pred = logits.argmax(1)
-        gi, cgi = plain_and_competitive(all_class_maps("gradient_input", model, x), pred)
-        result.update(
-            {
-                f"predictions_{name}": pred.cpu().numpy(),
-                f"logits_{name}": logits.cpu().numpy(),
-                f"gi_{name}": gi.sum(dim=1).cpu().numpy(),
-                f"cgi_{name}": cgi.sum(dim=1).cpu().numpy(),
-            }
-        )
+def data_randomization(*, normal, random_labels, testbed, n_images, device: str, out,
+                       null_seeds=checks.parameter.NULL_SEEDS) -> dict:  # fmt: skip
+    """Fig. 7: GI and CGI (predicted class) of the normally trained and the permuted-label net,
+    compared by :func:`saliency_sanity.checks.data_randomization` (``similarity``: Spearman
+    |map| and signed, each with its null from two untrained copies of the architecture, seeds
+    ``null_seeds``: those of the randomisation runs, so the same copies as their null)."""
+    model, x, labels, indices, _ = _setup(normal, testbed, device, n_images)
+    twin = models.load_checkpoint(random_labels, x.device)[0]
+    maps: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    table = checks.data_randomization(model, twin, x, None, DATA_RANDOMIZATION,
+                                      measures=("spearman_abs", "spearman_signed"),
+                                      null_seeds=null_seeds, maps_out=maps)  # fmt: skip
+    result: dict[str, Any] = {"similarity": table}
+    for i, (name, net) in enumerate((("normal", model), ("random_labels", twin))):
+        logits = _predict(net, x)
+        result[f"predictions_{name}"] = logits.argmax(1).cpu().numpy()
+        result[f"logits_{name}"] = logits.cpu().numpy()
+        for key, pair in maps.items():  # float32 maps, channels summed (as the other runs)
+            result[f"{key}_{name}"] = pair[i].astype(np.float32).sum(axis=1)
     result.update(x=display_images(testbed, len(x)), labels=labels.numpy(), indices=indices)
     save_npz(out, **result)
     return result
@@ -553,7 +578,8 @@ def _imagenet_run(cfg, imagenet_run):
             "images": _tier(cfg, "randomization")["images"], "seed": cfg["seed"],
             "null_seeds": cfg["gupta2019"]["null_seeds"],
             "explained": cfg["gupta2019"]["explained_class"], "batch_size": 10,
-            "competition": _tier(cfg, "competition_classes")}  # fmt: skip
+            "competition": _tier(cfg, "competition_classes"),
+            "references": list(REFERENCES)}  # fmt: skip
 
 
 experiment(DOC, "{imagenet_run}", over={"imagenet_run": tuple(IMAGENET_RUNS)}, when=imagenet_on,

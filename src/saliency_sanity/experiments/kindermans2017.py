@@ -11,8 +11,9 @@ PatternNet/PatternAttribution need patterns fitted on training data (kindermans2
 of three estimators (``paper``: the PatternNet paper's eq. 8, ``covariance``: the covariance
 within the active set, ``linear``; :mod:`saliency_sanity.attribution.patterns`). Each network's
 patterns are fitted once, on its own training inputs (network 2: x + m2, as a user of network 2
-would), all estimators in one pass, and cached in their own experiment (``patterns_<shift>``),
-so the map experiments never refit them. The
+would), all estimators in one pass, and cached in their own experiments (network 1:
+``patterns_network1``, shared by every shift; network 2: ``patterns_<shift>``), so the map
+experiments never refit them. The
 paper estimator is not shift-invariant: its first-layer numerator changes by m (E+[y] - E[y]);
 its analytic prediction of network 2's patterns, from network 1's statistics, is saved beside
 the fitted ones, so the figures show the measured change beside the predicted one.
@@ -45,6 +46,7 @@ from saliency_sanity.experiments import (
     INVARIANCE_METHODS,
     KINDERMANS2017_SHIFTS,
     PATTERN_ESTIMATORS,
+    PATTERN_METHODS,
 )
 from saliency_sanity.experiments.testbed import display_images, load_testbed
 from saliency_sanity.io import load_npz, save_npz
@@ -54,7 +56,6 @@ log = logging.getLogger(__name__)
 DOC = "kindermans2017"
 NETWORK1 = Model("kindermans_mlp")
 METHODS = INVARIANCE_METHODS
-PATTERN_METHODS = ("pattern_net", "pattern_attribution")
 ESTIMATORS = PATTERN_ESTIMATORS
 SHIFTS = KINDERMANS2017_SHIFTS
 #: resources of the pattern fits (one pass over the training set per network)
@@ -201,30 +202,70 @@ def _shown(net1, testbed, settings, dev):
     return x, labels, indices, target
 
 
+#: prefix of the first layer's statistics of network 1 in ``patterns_network1``
+FIRST = "network1_first"
+
+
+@experiment(DOC, "patterns_network1",
+            inputs={"checkpoint": NETWORK1, "mnist": MNIST},
+            params={"settings": C("kindermans2017")}, resources=FIT)  # fmt: skip
+def fit_network1_patterns(*, checkpoint, mnist, settings: dict, device: str, out) -> None:
+    """Network 1's patterns (every estimator, one pass over its training inputs), fitted once
+    for all shifts, and its first layer's statistics: a compensated shift moves only those, so
+    the paper estimator's prediction for any network 2 follows from them
+    (:meth:`~saliency_sanity.attribution.patterns.LayerStatistics.shifted`)."""
+    dev = runtime.device(device)
+    net1 = _network1(checkpoint, dev)
+    x_train = _fit_inputs(mnist, settings, dev)
+    stats1 = fit_statistics(net1, x_train, settings["patterns"]["batch_size"])
+    if stats1.first is None:
+        raise ValueError(
+            "network 1's first dense layer is not its first layer: no shift reaches it"
+        )
+    arrays = {"n_images": len(x_train), "first_layer": stats1.first}
+    arrays.update(_save_patterns("network1", {est: stats1.patterns(est) for est in ESTIMATORS}))
+    first = stats1.layers[stats1.first].arrays()
+    arrays.update({f"{FIRST}__{k}": v for k, v in first.items()})
+    save_npz(out, **arrays)
+
+
+def _network1_first_layer(saved: dict, dev) -> tuple[str, P.LayerStatistics]:
+    prefix = f"{FIRST}__"
+    arrays = {k.removeprefix(prefix): v for k, v in saved.items() if k.startswith(prefix)}
+    return str(saved["first_layer"]), P.LayerStatistics.from_arrays(arrays, dev)
+
+
 @experiment(DOC, "patterns_{shift}", over={"shift": SHIFTS},
-            inputs={"checkpoint": NETWORK1, "testbed": Testbed(), "mnist": MNIST},
+            inputs={"checkpoint": NETWORK1, "testbed": Testbed(), "mnist": MNIST,
+                    "network1": Result("kindermans2017/patterns_network1")},
             params={"shift": Field("shift"), "settings": C("kindermans2017")},
             resources=FIT)  # fmt: skip
-def fit_network2_patterns(*, checkpoint, testbed, mnist, shift: str, settings: dict,
+def fit_network2_patterns(*, checkpoint, testbed, mnist, network1, shift: str, settings: dict,
                           device: str, out) -> None:  # fmt: skip
-    """Network 1's patterns and each network 2's (every estimator), each fitted on the
-    network's own training inputs (network 2: x + m2), and the paper estimator's analytic
-    prediction of network 2's patterns from network 1's statistics."""
+    """Each network 2's patterns (every estimator), fitted on its own training inputs x + m2,
+    beside network 1's (fitted once, ``patterns_network1``) and the paper estimator's analytic
+    prediction of network 2's patterns: network 1's, with the first layer's statistics shifted
+    by m2 (the layers above see the same inputs)."""
     dev = runtime.device(device)
     net1 = _network1(checkpoint, dev)
     x, _, _, target = _shown(net1, testbed, settings, dev)
     m2 = make_shift(shift, settings, net1, x, target)
     x_train = _fit_inputs(mnist, settings, dev)
-    stats1 = fit_statistics(net1, x_train, settings["patterns"]["batch_size"])
+    saved = load_npz(network1)
+    if int(saved["n_images"]) != len(x_train):
+        raise ValueError(f"{network1}: fitted on {int(saved['n_images'])} images, the config "
+                         f"says {len(x_train)}")  # fmt: skip
+    first_name, first = _network1_first_layer(saved, dev)
+    paper1 = load_patterns(network1, "network1", dev)["paper"]
     arrays = {"m2": m2.cpu().numpy(), "n_images": len(x_train)}
-    arrays.update(_save_patterns("network1", {est: stats1.patterns(est) for est in ESTIMATORS}))
+    arrays.update({k: v for k, v in saved.items() if k.startswith("network1__")})
     groups = _groups(shift, len(x))
     for g, group in enumerate(tqdm(groups, desc=f"network 2 patterns ({shift})", mininterval=5)):
         m = m2[group[0]]
         net2 = models.bias_compensated(net1, m)
         stats2 = fit_statistics(net2, x_train + m, settings["patterns"]["batch_size"])
         patterns = {est: stats2.patterns(est) for est in ESTIMATORS}
-        patterns["predicted"] = stats1.shifted(m).patterns("paper")
+        patterns["predicted"] = {**paper1, first_name: first.shifted(m).pattern("paper")}
         arrays.update(_save_patterns(f"g{g}", patterns))
     arrays["groups"] = np.asarray([grp[0] for grp in groups])
     save_npz(out, **arrays)
@@ -309,16 +350,17 @@ def input_invariance(*, checkpoint, testbed, mnist, patterns, shift: str,
 
 
 def _correlation_maps(net1, testbed, settings, pats1, dev) -> dict[str, np.ndarray]:
-    """Network 1's PatternNet maps (each estimator) and inputs of more digits, for the
-    between-digit correlation of the claims."""
+    """Network 1's PatternNet and PatternAttribution maps (each estimator) and inputs of more
+    digits, for the between-digit correlation of the claims."""
     x, labels, _ = load_testbed(testbed, net1.encoding, settings["correlation_images"])
     x = x.to(dev, PRECISION)
     with torch.no_grad():
         target = net1(x).argmax(1)
     out = {"correlation_x": x.cpu().numpy(), "correlation_labels": labels.numpy()}
-    for est in ESTIMATORS:
-        maps = attribute("pattern_net", net1, x, target, patterns=pats1[est])
-        out[f"correlation_pattern_net_{est}"] = maps.cpu().numpy()
+    for method in PATTERN_METHODS:
+        for est in ESTIMATORS:
+            maps = attribute(method, net1, x, target, patterns=pats1[est])
+            out[f"correlation_{method}_{est}"] = maps.cpu().numpy()
     return out
 
 

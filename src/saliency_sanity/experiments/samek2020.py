@@ -528,16 +528,19 @@ experiment(DOC, "smoothgrad_vgg16", when=imagenet_on, inputs=ON_VGG16,
 
 
 def lrp_rules_imagenet(cfg) -> dict:
-    """The lrp_rules methods on VGG-16 with the tutorial's VGG-16 recipe for the composite
-    (samek2020 Sec. 4 / montavon2019 Sec. 10.3): z^B at the first convolution with the box of
-    the *normalised* input (pixels in [0, 1] through the weights' own mean/std, per channel, as
+    """The lrp_rules methods on VGG-16, the composite with Montavon's VGG-16 recipe
+    (montavon2019 Sec. 10.3; samek2020 Sec. 4; :data:`~saliency_sanity.attribution.lrp.
+    MONTAVON_VGG16`): z^B at conv1_1 with the box of the *normalised* input (pixels in [0, 1]
+    through the weights' own mean/std, per channel, as
     :func:`saliency_sanity.imagenet.normalization_box` gives it; the MNIST box [0, 1] would be
-    wrong there), LRP-γ on the other convolutions, relative LRP-ε on the dense layers, and
-    max-pooling treated as average pooling (``maxpool="average"``, the recipe's choice)."""
+    wrong there), LRP-γ (0.25) on conv1_2..conv3_3, LRP-ε (0.25 × RMS) on conv4_1..conv5_3 and
+    pool4/pool5, LRP-0 on the three dense layers, max-pooling treated as average pooling.
+    The recipe's keys override the config's parameters of ``lrp_composite``."""
+    from saliency_sanity.attribution.lrp import MONTAVON_VGG16
     from saliency_sanity.imagenet import normalization_box
 
     low, high = normalization_box("vgg16")
-    vgg = {"low": low.tolist(), "high": high.tolist(), "maxpool": "average"}
+    vgg = {"low": low.tolist(), "high": high.tolist(), **MONTAVON_VGG16}
     methods = dict(cfg["samek2020"]["lrp_rules"]["methods"])
     methods["lrp_composite"] = {**(methods.get("lrp_composite") or {}), **vgg}
     return methods

@@ -6,10 +6,11 @@ maps in grey (|map| over its 99th percentile, clipped to [0, 1]); inputs in grey
 colour (ImageNet, (H, W, 3) in [0, 1]). Every figure module draws with these, so a map looks
 the same in every figure.
 
-Method labels: one table. A registered method's short label comes from the registry
-(``METHODS[name].label``); the experiments' own variants (IG with a named reference, Deep Taylor
-with a root point, SmoothGrad of IG, ...) are in :data:`VARIANT_LABELS`. Labels are short so
-that they fit as row labels; citations go into captions.
+Method labels: one table, :mod:`saliency_sanity.method_labels` (short label for figures, and
+the citation for captions: :func:`method_legend`), which the registry reads too. The
+experiments' own variants of a method (IG with a named reference, Deep Taylor with a root
+point, SmoothGrad of IG, ...) are named ``<method>_<value>`` and read as the method's label with
+that value (:data:`NAME_SUFFIX`). Labels are short so that they fit as row labels.
 """
 
 from __future__ import annotations
@@ -18,36 +19,34 @@ import textwrap
 
 import numpy as np
 
-from saliency_sanity import viz
+from saliency_sanity import method_labels, viz
 from saliency_sanity.figures._plot import pyplot
+from saliency_sanity.method_labels import METHOD_LABELS
 
-#: labels of the experiments' method variants (registry names get the registry's label)
-VARIANT_LABELS = {
-    "integrated_gradients_zero": "IG (zero ref.)",
-    "integrated_gradients_black": "IG (black ref.)",
-    "deep_taylor_zero": "DTD (z-rule root)",
-    "deep_taylor_pattern": "DTD (pattern root)",
-    "smoothgrad_gradient": "Gradient-SG",
-    "vargrad_gradient": "Gradient-VG",
-    "smoothgrad_integrated_gradients": "IG-SG",
-    "vargrad_integrated_gradients": "IG-VG",
-    "lrp_0_default": "LRP-0 (stab. 1e-6)",
-    "gi": "GI",
-    "cgi": "CGI",
-}
+#: the experiments' map names ``<method>_<value>`` (``integrated_gradients_black``,
+#: ``smoothgrad_gradient``, ``pattern_net_covariance``): the parameter that the value sets
+NAME_SUFFIX = {"integrated_gradients": "baseline", "deep_taylor": "root", "smoothgrad": "base",
+               "vargrad": "base", "pattern_net": "estimator",
+               "pattern_attribution": "estimator"}  # fmt: skip
 #: the width (characters) at which row labels wrap
 LABEL_WIDTH = 16
 
 
-def method_label(name: str) -> str:
-    """The short label of a method name (registry name or experiment variant)."""
-    if name in VARIANT_LABELS:
-        return VARIANT_LABELS[name]
-    from saliency_sanity.attribution import METHODS
+def method_label(name: str, *notes: str, **params) -> str:
+    """The short label of a method (registry name, or an experiment's ``<method>_<value>``),
+    with ``notes`` and ``params`` described after it (:func:`saliency_sanity.method_labels.
+    label`): ``"integrated_gradients_black"`` -> "IG (black ref.)"."""
+    if name not in METHOD_LABELS:
+        for method, param in NAME_SUFFIX.items():
+            if name.startswith(f"{method}_"):
+                value = name.removeprefix(f"{method}_")
+                return method_labels.label(method, *notes, **{param: value}, **params)
+    return method_labels.label(name, *notes, **params)
 
-    if name in METHODS:
-        return METHODS[name].label or name
-    return name.replace("_", " ")
+
+def method_legend(names) -> str:
+    """Caption text for a figure's methods: short label, registry name and citation of each."""
+    return method_labels.legend(names)
 
 
 def wrap(label: str, width: int = LABEL_WIDTH) -> str:

@@ -35,6 +35,7 @@ from saliency_sanity.catalogue import (
 from saliency_sanity.experiments import GUPTA2019_RUNS as RUNS
 from saliency_sanity.figures._panels import (
     label_cell,
+    method_label,
     row_label,
     show_absolute,
     show_input,
@@ -43,10 +44,9 @@ from saliency_sanity.figures._panels import (
 from saliency_sanity.figures._plot import pyplot, save
 from saliency_sanity.io import load_json, load_npz, save_csv
 from saliency_sanity.report import Claim, tier_claims, write_entry
+from saliency_sanity.verdicts import is_sensitive, read_against_null
 
 DOC = "gupta2019"
-#: short names of the base methods in figures; the competitive variant gets a leading "C"
-LABELS = {"gradient_input": "GI", "lrp_epsilon": "LRP-ε", "lrp_0": "LRP-0", "dasp": "DASP"}
 #: claim-id names of the methods whose rank claims FIGURES.md lists
 CLAIM_NAMES = {"GI": "gi", "CGI": "cgi", "LRP-ε": "lrp", "CLRP-ε": "clrp", "LRP-0": "lrp",
                "CLRP-0": "clrp"}  # fmt: skip
@@ -54,9 +54,9 @@ GUPTA_MODEL = C("gupta2019.model")
 
 
 def label(method: str, competitive: bool = False) -> str:
-    """Short name of a base method for figures; the competitive variant gets a leading "C"."""
-    base = LABELS.get(method, method)
-    return f"C{base}" if competitive else base
+    """The registry's short label of a base method ("GI", "LRP-ε"), or of its competitive
+    variant ("CGI", "CLRP-ε")."""
+    return method_label(f"competitive_{method}" if competitive else method)
 
 
 def _str(a) -> str:
@@ -286,8 +286,9 @@ def cgi_maps(*, results, png, pdf, csv, entry) -> pd.DataFrame:
     )
     save_csv(csv, table)
     plt = pyplot()
-    views = [("input", r["x"], show_input), ("GI", gi, show_signed), ("CGI", cgi, show_signed),
-             ("|GI|", gi, show_absolute), ("|CGI|", cgi, show_absolute)]  # fmt: skip
+    lp, lc = label("gradient_input"), label("gradient_input", competitive=True)
+    views = [("input", r["x"], show_input), (lp, gi, show_signed), (lc, cgi, show_signed),
+             (f"|{lp}|", gi, show_absolute), (f"|{lc}|", cgi, show_absolute)]  # fmt: skip
     fig, axes = plt.subplots(len(views), n, figsize=(1.05 * n + 0.8, 1.1 * len(views)),
                              squeeze=False)  # fmt: skip
     for j in range(n):
@@ -363,8 +364,8 @@ def _cascade_claims(table: pd.DataFrame, figure_: str, blank_share: float) -> li
                "0 < share < 1: competition only removes pixels"),
         _claim("pixels_kept.trained", figure_, "beyond",
                "on the trained net the explained class wins more of GI's pixels than "
-               "exchangeable classes would (null = 1/K)", trained.pixels_kept_mean,
-               "measured > null", "more than 1/K", k_null,
+               "exchangeable classes would (1/K)", trained.pixels_kept_mean,
+               f"measured > {k_null:.4g}", "more than 1/K", None,
                f"genuine: CGI keeps {trained.pixels_kept_mean:.2f} of GI's pixels, not more than "
                f"1/K = {k_null:.2f}"),
     ]  # fmt: skip
@@ -382,36 +383,46 @@ def _cascade_claims(table: pd.DataFrame, figure_: str, blank_share: float) -> li
                    f"{row.step}, the trained net {share0:.2f}"),
             _claim(f"pixels_kept.{row.step}", figure_, "empirical",
                    f"after randomising down to {row.step}, CGI keeps ~1/K of GI's pixels "
-                   "(the paper's 1/k argument for 'almost blank'; null = 1/K)",
-                   row.pixels_kept_mean, "|measured - null| < 0.05", "about 1/K", k_null,
+                   "(the paper's 1/k argument for 'almost blank')",
+                   row.pixels_kept_mean, f"|measured - {k_null:.4g}| < 0.05", "about 1/K", None,
                    f"not reproduced as sparsity on the MNIST analogue ({limit}): CGI keeps "
                    f"{row.pixels_kept_mean:.2f} of GI's nonzero pixels, 1/K = {k_null:.2f}"),
         ]  # fmt: skip
     return claims
 
 
+def rank_claim(id_, figure_, text, expected, measured, null, margin, where) -> Claim:
+    """A Spearman |map| claim read against its null (:mod:`saliency_sanity.verdicts`): a row
+    whose null has no power is an identity when it claims "insensitive" (true by construction
+    of the input: zero pixels tie in GI and LRP on MNIST), never evidence. ``where`` says on
+    which network the claim was measured, for the sentence of a failing row."""
+    reading = read_against_null(expected, null, margin)
+    kind = "identity" if reading.no_power and expected == "insensitive" else "empirical"
+    numbers = f"measured {measured:.2f}, two untrained copies {null:.2f}"
+    if reading.no_power and expected == "sensitive":
+        why = "two untrained copies' maps already agree: the input, not the weights, sets the map"
+    elif expected == "insensitive":
+        why = "the maps share only what any two nets of this architecture share on these inputs"
+    else:
+        why = "the maps stay more alike than two untrained copies' maps"
+    failure = f"genuine, {where}: {numbers}; {why}"
+    return _claim(id_, figure_, kind, text, measured, reading.rule, reading.why, null, failure)
+
+
 def _rank_claims(table, plain: str, comp: str, figure_: str, margin: float) -> list[Claim]:
-    """final_rank.<plain|comp>: Spearman |map| trained vs fully randomised, against the null."""
+    """final_rank.<plain|comp>: Spearman |map| trained vs fully randomised, against the null
+    (the paper: the competitive map changes, the plain one does not)."""
     last = table.iloc[-1]
-    insensitive = f"measured > null + {margin:g}"
-    sensitive = f"measured <= null + {margin:g}"
+    where = "on the MNIST AlexNet analogue of the paper's VGG-19 cascade"
     return [
-        _claim(f"final_rank.{CLAIM_NAMES[plain]}", figure_, "empirical",
-               f"the plain {plain} map does not change under cascading randomisation (Sec. 5; "
-               "paper: VGG-19): Spearman |map| trained vs fully randomised",
-               last.plain_rank_abs_mean, insensitive,
-               "more alike than two untrained copies (null)", last.null_plain_rank_abs,
-               f"genuine on this measure: {plain} trained vs randomised "
-               f"{last.plain_rank_abs_mean:.2f} is the similarity of two untrained copies "
-               f"({last.null_plain_rank_abs:.2f}); the unchanged look comes from the "
-               "architecture and the input's zero pixels, not from the trained weights"),
-        _claim(f"final_rank.{CLAIM_NAMES[comp]}", figure_, "empirical",
-               f"the competitive {comp} map changes under cascading randomisation (Sec. 5): "
-               "Spearman |map| trained vs fully randomised", last.competitive_rank_abs_mean,
-               sensitive, "no more alike than two untrained copies (null)",
-               last.null_competitive_rank_abs,
-               f"genuine: {comp} trained vs randomised {last.competitive_rank_abs_mean:.2f}, "
-               f"above the untrained copies' {last.null_competitive_rank_abs:.2f}"),
+        rank_claim(f"final_rank.{CLAIM_NAMES[plain]}", figure_,
+                   f"the plain {plain} map does not change under cascading randomisation (Sec. 5; "
+                   "paper: VGG-19): Spearman |map| trained vs fully randomised", "insensitive",
+                   last.plain_rank_abs_mean, last.null_plain_rank_abs, margin, where),
+        rank_claim(f"final_rank.{CLAIM_NAMES[comp]}", figure_,
+                   f"the competitive {comp} map changes under cascading randomisation (Sec. 5): "
+                   "Spearman |map| trained vs fully randomised", "sensitive",
+                   last.competitive_rank_abs_mean, last.null_competitive_rank_abs, margin, where),
     ]  # fmt: skip
 
 
@@ -494,7 +505,7 @@ def randomization_grid(*, results, run: str, png, pdf, csv, entry, n_display: in
         claims = tier_claims(claims, suffix=suffix, random_weights=random_weights)
     last = table.iloc[-1]
     after = "and every layer above it" if procedure == "cascading" else "alone"
-    passes = last.competitive_rank_abs_mean <= last.null_competitive_rank_abs + margin
+    passes = is_sensitive(last.competitive_rank_abs_mean, last.null_competitive_rank_abs, margin)
     measured = (
         f"After randomising {last.step} {after}: {lc} keeps {last.competition_share_mean:.2f} of "
         f"{lp}'s mass (trained net: {table.competition_share_mean.iloc[0]:.2f}) and "
@@ -505,8 +516,8 @@ def randomization_grid(*, results, run: str, png, pdf, csv, entry, n_display: in
         f"(untrained copies: {last.null_plain_rank_abs:.2f}), {lc} "
         f"{last.competitive_rank_abs_mean:.2f} (untrained copies: "
         f"{last.null_competitive_rank_abs:.2f}). "
-        + (f"{lc} passes the rank test (within {margin:g} of its null)." if passes else
-           f"{lc} does not pass the rank test.")
+        + (f"{lc} passes the rank test (no more alike than two untrained copies, margin "
+           f"{margin:g})." if passes else f"{lc} does not pass the rank test.")
         + (" 'Almost blank' in the sense of sparsity does not hold: the competitive maps keep "
            "about as much of the plain map as on the trained net." if
            last.competition_share_mean >= blank_share * table.competition_share_mean.iloc[0]
@@ -559,10 +570,11 @@ def data_randomization(*, results, null, normal_metrics, random_metrics, png, pd
     table = pd.DataFrame(rows)
     save_csv(csv, table)
     k = min(n_display, len(r["x"]))
-    cols = [("input", show_input, r["x"]), ("GI (normal)", show_signed, r["gi_normal"]),
-            ("CGI (normal)", show_signed, r["cgi_normal"]),
-            ("GI (random labels)", show_signed, r["gi_random_labels"]),
-            ("CGI (random labels)", show_signed, r["cgi_random_labels"])]  # fmt: skip
+    lp, lc = label("gradient_input"), label("gradient_input", competitive=True)
+    cols = [("input", show_input, r["x"]), (f"{lp} (normal)", show_signed, r["gi_normal"]),
+            (f"{lc} (normal)", show_signed, r["cgi_normal"]),
+            (f"{lp} (random labels)", show_signed, r["gi_random_labels"]),
+            (f"{lc} (random labels)", show_signed, r["cgi_random_labels"])]  # fmt: skip
     plt = pyplot()
     fig, axes = plt.subplots(k, len(cols), figsize=(1.25 * len(cols), 1.2 * k + 0.3),
                              squeeze=False)  # fmt: skip
@@ -584,21 +596,14 @@ def data_randomization(*, results, null, normal_metrics, random_metrics, png, pd
                "the permuted-label AlexNet is at chance on the true test labels",
                rand["test_accuracy"], "|measured - 0.1| < 0.05", "chance, ~1/K",
                on_failure=f"genuine: test accuracy {rand['test_accuracy']:.3f}"),
-        _claim("data_randomization_rank.gi", fig_id, "empirical",
-               "GI maps of the permuted-label net still look like the normal net's (Fig. 7): "
-               "Spearman |map| normal vs permuted-label net", ranks["gi"][0],
-               f"measured > null + {margin:g}", "more alike than two untrained copies (null)",
-               nulls["gi"][0],
-               f"genuine on this measure: {ranks['gi'][0]:.2f}, while two untrained copies give "
-               f"{nulls['gi'][0]:.2f}: GI's similarity is that of any two nets of this "
-               "architecture on these inputs"),
-        _claim("data_randomization_rank.cgi", fig_id, "empirical",
-               "CGI maps of the permuted-label net differ from the normal net's (Fig. 7): "
-               "Spearman |map| normal vs permuted-label net", ranks["cgi"][0],
-               f"measured <= null + {margin:g}", "no more alike than two untrained copies (null)",
-               nulls["cgi"][0],
-               f"genuine: {ranks['cgi'][0]:.2f}, above the untrained copies' "
-               f"{nulls['cgi'][0]:.2f}"),
+        rank_claim("data_randomization_rank.gi", fig_id,
+                   "GI maps of the permuted-label net still look like the normal net's (Fig. 7): "
+                   "Spearman |map| normal vs permuted-label net", "insensitive", ranks["gi"][0],
+                   nulls["gi"][0], margin, "on the MNIST AlexNet, as the paper's Fig. 7"),
+        rank_claim("data_randomization_rank.cgi", fig_id,
+                   "CGI maps of the permuted-label net differ from the normal net's (Fig. 7): "
+                   "Spearman |map| normal vs permuted-label net", "sensitive", ranks["cgi"][0],
+                   nulls["cgi"][0], margin, "on the MNIST AlexNet, as the paper's Fig. 7"),
     ]  # fmt: skip
     _entry(entry, fig_id, [png, pdf, csv],
            f"Normal net: test accuracy {normal['test_accuracy']:.3f}. Permuted-label net: "
@@ -619,23 +624,33 @@ def data_randomization(*, results, null, normal_metrics, random_metrics, png, pd
 # beyond the paper: rank correlation under cascading randomisation
 
 
-def rank_table(r: dict) -> pd.DataFrame:
-    """Spearman (|.| and signed) between the trained net's map and each step's, per method, and
-    the same between the maps of two untrained copies (``null_mean``)."""
-    rows = []
+def _rank_series(r: dict):
+    """(label, maps key, is a reference method) of every curve of a run: each method and its
+    competitive variant, then the reference methods (random map, edge detector) where saved."""
     for method in r["methods"]:
         for competitive in (False, True):
             prefix = "maps_competitive_" if competitive else "maps_"
-            maps, null = r[f"{prefix}{method}"], r[f"null_{prefix}{method}"]
-            for view, absolute in (("abs", True), ("signed", False)):
-                null_mean = _nanstats(similarity.spearman(null[0], null[1], absolute=absolute))
-                for s, step in enumerate(r["steps"]):
-                    rho = similarity.spearman(maps[0], maps[s], absolute=absolute)
-                    mean, std, n = _nanstats(rho)
-                    rows.append({"model": _str(r["model"]), "method": label(str(method),
-                                 competitive), "step": str(step), "depth": s, "view": view,
-                                 "mean": mean, "std": std, "n_valid": n, "n_nan": len(rho) - n,
-                                 "null_mean": null_mean[0], "null_std": null_mean[1]})  # fmt: skip
+            yield label(str(method), competitive), f"{prefix}{method}", False
+    for ref in r.get("references", ()):
+        yield method_label(str(ref)), f"maps_{ref}", True
+
+
+def rank_table(r: dict) -> pd.DataFrame:
+    """Spearman (|.| and signed) between the trained net's map and each step's, per method (and
+    per reference method: the two ends of the scale, Binder et al. 2023), and the same between
+    the maps of two untrained copies (``null_mean``)."""
+    rows = []
+    for name, key, reference in _rank_series(r):
+        maps, null = r[key], r[f"null_{key}"]
+        for view, absolute in (("abs", True), ("signed", False)):
+            null_mean = _nanstats(similarity.spearman(null[0], null[1], absolute=absolute))
+            for s, step in enumerate(r["steps"]):
+                rho = similarity.spearman(maps[0], maps[s], absolute=absolute)
+                mean, std, n = _nanstats(rho)
+                rows.append({"model": _str(r["model"]), "method": name, "reference": reference,
+                             "step": str(step), "depth": s, "view": view, "mean": mean,
+                             "std": std, "n_valid": n, "n_nan": len(rho) - n,
+                             "null_mean": null_mean[0], "null_std": null_mean[1]})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -647,7 +662,9 @@ def rank_table(r: dict) -> pd.DataFrame:
 def competition_rank(*, runs: Sequence, png, pdf, csv, entry) -> pd.DataFrame:
     results = [load_npz(p) for p in runs]
     tables = [rank_table(r).assign(images=r["x"].shape[0]) for r in results]
-    table = pd.concat(tables, ignore_index=True)
+    # the reference methods once per model (every run of a model saves them)
+    table = pd.concat(tables, ignore_index=True).drop_duplicates(
+        ["model", "method", "view", "depth"], ignore_index=True)  # fmt: skip
     save_csv(csv, table)
     plt = pyplot()
     models = list(dict.fromkeys(table.model))
@@ -656,16 +673,20 @@ def competition_rank(*, runs: Sequence, png, pdf, csv, entry) -> pd.DataFrame:
         sub = table[table.model == model]
         for j, view in enumerate(("abs", "signed")):
             ax = axes[i, j]
-            for k, method in enumerate(dict.fromkeys(sub.method)):
+            plain = list(dict.fromkeys(sub.method[~sub.reference]))  # pairs: plain, competitive
+            for method in plain + list(dict.fromkeys(sub.method[sub.reference])):
                 t = sub[(sub.method == method) & (sub.view == view)].drop_duplicates("depth")
+                reference = bool(t.reference.iloc[0])
                 competitive = method.startswith("C") and method[1:] in sub.method.values
-                color = f"C{k // 2}"
-                ax.plot(t.depth, t["mean"], "-" if competitive else "--", marker="o", ms=3,
+                color = "0.45" if reference else f"C{plain.index(method) // 2}"
+                style = (0, (4, 2)) if reference else "-" if competitive else "--"
+                ax.plot(t.depth, t["mean"], ls=style, marker="" if reference else "o", ms=3,
                         color=color, label=f"{method} (n={int(t.images.iloc[0])})")  # fmt: skip
                 ax.fill_between(t.depth, t["mean"] - t["std"], t["mean"] + t["std"],
                                 alpha=0.15, color=color)  # fmt: skip
-                ax.axhline(float(t.null_mean.iloc[0]), color=color, lw=0.8,
-                           ls=":" if competitive else (0, (1, 3)))  # fmt: skip
+                if not reference:  # a reference's null equals its curve (1 or ~0)
+                    ax.axhline(float(t.null_mean.iloc[0]), color=color, lw=0.8,
+                               ls=":" if competitive else (0, (1, 3)))  # fmt: skip
             steps = list(dict.fromkeys(sub.step))
             if len(steps) > 8:  # VGG's 20 layers: vertical labels
                 ax.set_xticks(range(len(steps)), steps, rotation=90, ha="center", fontsize=5)

@@ -13,7 +13,13 @@ import pandas as pd
 
 from saliency_sanity import shattered
 from saliency_sanity.catalogue import C, Result, figure, imagenet_fields, imagenet_on
-from saliency_sanity.figures._panels import method_label, row_label, show_input, show_signed
+from saliency_sanity.figures._panels import (
+    method_label,
+    method_legend,
+    row_label,
+    show_input,
+    show_signed,
+)
 from saliency_sanity.figures._plot import pyplot, save
 from saliency_sanity.io import load_npz, save_csv
 from saliency_sanity.report import Claim, tier_claims, write_entry
@@ -353,8 +359,8 @@ def smoothgrad(*, results, png, pdf, csv, entry, random_weights: bool | None = N
         show_input(axes[0, j], d["x"][j], f"label {d['labels'][j]}\npred {d['predicted'][j]}")
         show_signed(axes[1, j], d["gi"][j])
         show_signed(axes[2, j], d["smooth_gi"][j])
-    row_label(axes[1, 0], "Gradient ⊙ Input")
-    row_label(axes[2, 0], f"Smooth GI (T={int(display)})")
+    row_label(axes[1, 0], method_label("gradient_input"))
+    row_label(axes[2, 0], method_label("smoothgrad", f"T={int(display)}", base="gradient_input"))
     gs = axes[0, n].get_gridspec()
     for i in range(3):
         axes[i, n].remove()
@@ -410,7 +416,7 @@ def _maps_figure(results, png, pdf, csv):
 
 
 def _method_list(d) -> str:
-    return ", ".join(f"{method_label(str(m))} ({m})" for m in d["methods"])
+    return method_legend(d["methods"])
 
 
 @figure(DOC, "deconvnet", inputs={"results": Result("samek2020/deconvnet")})
