@@ -59,6 +59,32 @@ def test_maps_do_not_depend_on_the_rows_per_batch(name, all_classes, generator):
         torch.testing.assert_close(maps, ref, rtol=1e-10, atol=1e-12, msg=f"chunk={chunk}")
 
 
+@pytest.mark.parametrize("name", ["gradient", "guided_backprop", "deconvnet"])
+def test_classes_batched_in_one_backward_where_they_fit_give_the_loops_gradients(
+    name, generator, monkeypatch
+):
+    """All classes of 4 images (20 gradient rows) fit a batch of 10**6 rows: one backward
+    batched over the classes (vmap; the ReLU hooks of Guided Backprop and DeconvNet see batched
+    gradients); at 10 rows a backward per class. Same maps (float64), and each path is taken."""
+    from saliency_sanity.attribution import _utils
+
+    model, x = TinyCNN(generator), images(generator, n=4)
+    calls = []
+    grad = torch.autograd.grad
+
+    def spy(*args, **kwargs):
+        calls.append(bool(kwargs.get("is_grads_batched")))
+        return grad(*args, **kwargs)
+
+    monkeypatch.setattr(_utils.torch.autograd, "grad", spy)
+    batched = attribute_all_classes(name, model, x, chunk=10**6)
+    assert calls == [True]
+    calls.clear()
+    looped = attribute_all_classes(name, model, x, chunk=10)
+    assert calls == [False] * 5  # one batch of the 4 images, a backward per class (5)
+    torch.testing.assert_close(batched, looped, rtol=1e-12, atol=1e-14)
+
+
 #: methods that sum over samples/steps, with 5 (3) of them per image: 4 images are 20 rows, so
 #: batches of 3, 4 or 7 rows (7: 6 + 7 + 7) cut images between two batches (grid_rows)
 RAGGED = {

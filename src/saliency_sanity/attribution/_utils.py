@@ -151,17 +151,27 @@ def input_gradients(
     return grads
 
 
-def _class_backward(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+def _class_backward(out: torch.Tensor, x: torch.Tensor, chunk: int) -> torch.Tensor:
     """Gradients of every output column w.r.t. x, (K, *x.shape), from one graph.
 
-    One backward pass per class, reusing the graph (``retain_graph``): on a 2-core CPU this
-    beat ``is_grads_batched=True`` (vmap over the classes; 200 CNN images, 10 classes: 0.99 s
-    vs 1.41 s) and it works with every custom autograd Function, see benchmarks/README.md. On
-    the two MLPs (one busy thread) vmap took 0.76-0.80x the loop's time at 50 rows but
-    0.93-1.11x at 200-500 rows, the all-class batches of the pipeline: not adopted
-    (``benchmarks/bench_floor.py --passes`` measures both per model).
+    Where the K x rows gradient rows fit in one batch of ``chunk`` rows, one backward pass
+    batched over the classes (``is_grads_batched=True``, vmap): a small batch then reads every
+    weight once instead of K times (the two MLPs, 50 images, 2 threads: 0.65x the loop's time;
+    all-class Gradient x Input 0.3x ten Captum calls). Otherwise one backward pass per class,
+    reusing the graph (``retain_graph``): with K x rows beyond the rows the model likes per
+    batch, the vmapped pass falls out of the cache (MLP, 793 rows: 1.13x; CNN, 200 rows: 1.51x;
+    ``benchmarks/bench_floor.py --passes``). Both give the same gradients (equal to the bit on
+    the pipeline's models, tests/unit/test_batching.py); an operation vmap cannot batch falls
+    back to the loop.
     """
     k = out.shape[1]
+    if k * x.shape[0] <= chunk:
+        eye = torch.eye(k, dtype=out.dtype, device=out.device)
+        try:
+            seeds = eye.unsqueeze(1).expand(k, *out.shape)
+            return torch.autograd.grad(out, x, seeds, retain_graph=True, is_grads_batched=True)[0]
+        except RuntimeError:  # an operation without a batching rule
+            pass
     return torch.stack(
         [torch.autograd.grad(out[:, c].sum(), x, retain_graph=c < k - 1)[0] for c in range(k)]
     )
@@ -176,5 +186,5 @@ def all_class_gradients(
     with frozen_params(model), torch.enable_grad():
         for rows, _ in blocks(x.shape[0], 1, chunk):
             xr, out = _forward(model, x[rows])
-            parts.append(_class_backward(out, xr).transpose(0, 1))
+            parts.append(_class_backward(out, xr, chunk).transpose(0, 1))
     return torch.cat(parts)
