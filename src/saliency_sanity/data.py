@@ -158,8 +158,9 @@ def fetch_mnist(
 
 
 def fetch(*, root: str | Path, mirror: str | None, checksums: dict | None) -> Path:
-    """Workflow entry point of :func:`fetch_mnist` (keyword-only)."""
-    return fetch_mnist(root, mirror, checksums)
+    """Workflow entry point of :func:`fetch_mnist` (keyword-only); ``mirror`` is the config
+    key, which ``$SALIENCY_SANITY_MNIST_MIRROR`` overrides (:func:`resolve_mirror`)."""
+    return fetch_mnist(root, resolve_mirror(mirror), checksums)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ catalogues of the default and the smoke configs (the same rows the DAG is genera
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -91,6 +92,18 @@ def tail(result: subprocess.CompletedProcess, n: int = 6000) -> str:
     text = (result.stdout + "\n" + result.stderr)[-n:]
     log = getattr(result, "log", None)
     return text + (f"\n(whole console: {log})" if log else "")
+
+
+def job_stats(console: str) -> dict[str, int]:
+    """Jobs per rule of the first "Job stats" table a Snakemake console printed (without the
+    total); empty when there was none (nothing to be done)."""
+    _, found, rest = console.partition("Job stats:")
+    if not found:
+        return {}
+    table = rest.split("\n\n", 1)[0]
+    stats = {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)\s*$", table, flags=re.M)}
+    stats.pop("total", None)
+    return stats
 
 
 def scratch(tmp_path: Path) -> Path:

@@ -4,7 +4,6 @@ import re
 
 from saliency_sanity.catalogue import IMAGENET_MODELS, Catalogue
 from saliency_sanity.config import validate
-from saliency_sanity.data import resolve_mirror
 
 validate(config, workflow.source_path("../../config/schema.yaml"))
 
@@ -31,9 +30,12 @@ def alternatives(names):
 ROWS = [*CAT.experiments.values(), *CAT.figures.values()]
 
 
-def call(fn, **kwargs):
-    """The params of a non-catalogue job: its function and keyword arguments."""
-    return {"fn": fn, "kwargs": kwargs}
+def call(fn, *, in_job=None, **kwargs):
+    """The params of a non-catalogue job: its function and keyword arguments. ``in_job`` maps
+    keyword arguments to config keys read in the job itself (the adapter), not stored in the
+    params: for a value that says where inputs come from, not what they are, so that changing
+    it (params are a rerun trigger) reruns nothing."""
+    return {"fn": fn, "kwargs": kwargs, "in_job": in_job or {}}
 
 
 def lookup_row(kind):

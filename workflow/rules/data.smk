@@ -10,11 +10,14 @@ rule fetch_mnist:
     conda:
         ENV
     params:
+        # the mirror (config or $SALIENCY_SANITY_MNIST_MIRROR) is read in the job: it says
+        # where the files come from, the checksums what they are, so a moved mirror (or a copy
+        # of results/ elsewhere) reruns nothing
         call=call(
             "saliency_sanity.data:fetch",
             root=MNIST_ROOT,
-            mirror=resolve_mirror(config["data"]["mirror"]),
             checksums=config["data"]["checksums"],
+            in_job={"mirror": "data.mirror"},
         ),
     message:
         "fetch MNIST into {output[0]}"

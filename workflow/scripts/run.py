@@ -1,15 +1,17 @@
 """The one adapter: call the library function a rule's params name, with keyword arguments.
 
 ``snakemake.params.call`` is ``{"fn": "module:function", "kwargs": {...}}`` (from the catalogue
-or the rule); the rule's named outputs are added as keyword arguments. The library's logging,
-warnings and progress bars go to the rule's log; a failing job also prints one line to the
-console that names the error and the log holding its traceback.
+or the rule); the rule's named outputs are added as keyword arguments, and so are the config
+values its ``in_job`` names (read here, not stored in the params: see ``call`` in
+common.smk). The library's logging, warnings and progress bars go to the rule's log; a failing
+job also prints one line to the console that names the error and the log holding its traceback.
 """
 
 import importlib
 import sys
 import traceback
 
+from saliency_sanity.catalogue import lookup
 from saliency_sanity.io import setup_logging
 from saliency_sanity.runtime import set_threads
 
@@ -27,8 +29,9 @@ def main(smk):
     set_threads(smk.threads)
     call = smk.params.call
     outputs = dict(smk.output.items())
+    in_job = {name: lookup(smk.config, key) for name, key in call.get("in_job", {}).items()}
     try:
-        resolve(call["fn"])(**call["kwargs"], **outputs)
+        resolve(call["fn"])(**call["kwargs"], **in_job, **outputs)
     except Exception as err:
         traceback.print_exc()
         what = ", ".join(f"{k}={v}" for k, v in smk.wildcards.items()) or smk.rule
