@@ -106,6 +106,14 @@ def job_stats(console: str) -> dict[str, int]:
     return stats
 
 
+def copy_smoke_run(work: Path, base: Path) -> tuple[Path, dict]:
+    """A copy of the finished smoke run ``work`` (made by :func:`prepare_smoke`) and of its
+    MNIST mirror under ``base``; the copy's working directory and run environment."""
+    shutil.copytree(work, base / "work", symlinks=True)
+    shutil.copytree(work.parent / "mirror", base / "mirror")
+    return base / "work", {"SALIENCY_SANITY_MNIST_MIRROR": str(base / "mirror")}
+
+
 def scratch(tmp_path: Path) -> Path:
     """A working directory with the repository's configs, as a user's clone has them."""
     work = tmp_path / "work"

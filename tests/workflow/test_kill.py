@@ -29,6 +29,7 @@ from _smk import (
     SMOKE_CORES,
     SNAKEFILE,
     STRICT,
+    copy_smoke_run,
     job_stats,
     snakemake,
     tail,
@@ -69,10 +70,7 @@ def training(work: Path) -> bool:
 
 
 def test_kill_9_then_resume_gives_identical_outputs(tmp_path, local_smoke_run):
-    work = tmp_path / "work"
-    shutil.copytree(local_smoke_run, work, symlinks=True)
-    shutil.copytree(local_smoke_run.parent / "mirror", tmp_path / "mirror")
-    env = {"SALIENCY_SANITY_MNIST_MIRROR": str(tmp_path / "mirror")}
+    work, env = copy_smoke_run(local_smoke_run, tmp_path)
     shutil.rmtree(work / MODEL)
     shutil.rmtree(work / FIGURES)
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(SNAKEFILE), "--directory",

@@ -6,7 +6,6 @@ rerun that does nothing, and the HTML report."""
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 
 import pandas as pd
@@ -15,6 +14,7 @@ import yaml
 from _smk import (
     SMOKE_CONFIGS,
     SMOKE_CORES,
+    copy_smoke_run,
     job_stats,
     scratch,
     smoke_catalogue,
@@ -110,14 +110,12 @@ def smoke_env(work):
 
 
 def test_a_deleted_deliverable_is_rebuilt(local_smoke_run, tmp_path):
-    work = tmp_path / "work"
-    shutil.copytree(local_smoke_run, work, symlinks=True)
-    shutil.copytree(local_smoke_run.parent / "mirror", tmp_path / "mirror")
+    work, env = copy_smoke_run(local_smoke_run, tmp_path)
     cat = smoke_catalogue()
     png = work / cat.figures["samek2020/occlusion"].outputs["png"]
     original = png.read_bytes()
     png.unlink()
-    result = snakemake(work, "--cores", str(SMOKE_CORES), *SMOKE_CONFIGS, env=smoke_env(work))
+    result = snakemake(work, "--cores", str(SMOKE_CORES), *SMOKE_CONFIGS, env=env)
     assert result.returncode == 0, tail(result)
     assert png.read_bytes() == original, "the rebuilt figure differs"
     # that figure alone (and the report and gallery that list it), although the copy reads its

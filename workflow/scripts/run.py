@@ -29,8 +29,8 @@ def main(smk):
     set_threads(smk.threads)
     call = smk.params.call
     outputs = dict(smk.output.items())
-    in_job = {name: lookup(smk.config, key) for name, key in call.get("in_job", {}).items()}
     try:
+        in_job = {name: lookup(smk.config, key) for name, key in call.get("in_job", {}).items()}
         resolve(call["fn"])(**call["kwargs"], **in_job, **outputs)
     except Exception as err:
         traceback.print_exc()

@@ -160,9 +160,9 @@ def _class_backward(out: torch.Tensor, x: torch.Tensor, chunk: int) -> torch.Ten
     all-class Gradient x Input 0.3x ten Captum calls). Otherwise one backward pass per class,
     reusing the graph (``retain_graph``): with K x rows beyond the rows the model likes per
     batch, the vmapped pass falls out of the cache (MLP, 793 rows: 1.13x; CNN, 200 rows: 1.51x;
-    ``benchmarks/bench_floor.py --passes``). Both give the same gradients (equal to the bit on
-    the pipeline's models, tests/unit/test_batching.py); an operation vmap cannot batch falls
-    back to the loop.
+    ``benchmarks/bench_floor.py --passes``). Both give the same gradients up to the order of
+    summation: equal to float64 rounding (tests/unit/test_batching.py), in the last float32 bits
+    on a conv net; an operation vmap cannot batch falls back to the loop.
     """
     k = out.shape[1]
     if k * x.shape[0] <= chunk:
