@@ -164,3 +164,18 @@ def prepare_smoke(base: Path) -> tuple[Path, dict]:
     checksums = write_tiny_mnist(base / "mirror", n_train=300, n_test=100)
     (work / "tiny.yaml").write_text(yaml.safe_dump({"data": {"checksums": checksums}}))
     return work, {"SALIENCY_SANITY_MNIST_MIRROR": str(base / "mirror")}
+
+
+def local_threads(declared: int) -> int:
+    """The threads a job that declares ``declared`` runs with in a local smoke run here:
+    the workflow's packing for this machine (``runtime.job_threads``), at most the cores."""
+    from saliency_sanity.runtime import job_threads, machine_cpus
+
+    return min(job_threads(declared, machine_cpus()), SMOKE_CORES)
+
+
+def recorded_threads(log: Path) -> int:
+    """The threads the adapter says a job ran with (its last ``threads: N`` line)."""
+    found = re.findall(r"saliency_sanity\.run INFO: threads: (\d+)", log.read_text())
+    assert found, f"{log} records no thread count"
+    return int(found[-1])

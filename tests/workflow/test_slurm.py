@@ -26,7 +26,16 @@ import subprocess
 import time
 
 import pytest
-from _smk import ROOT, SMOKE_CONFIGS, prepare_smoke, smoke_catalogue, snakemake, tail
+from _smk import (
+    ROOT,
+    SMOKE_CONFIGS,
+    local_threads,
+    prepare_smoke,
+    recorded_threads,
+    smoke_catalogue,
+    snakemake,
+    tail,
+)
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
 
@@ -136,9 +145,15 @@ def test_smoke_dag_runs_as_slurm_jobs(tmp_path, request):
     memory = min(SMOKE_MEM_MB, node_memory_mb() or SMOKE_MEM_MB)
     fit = [f"{rule}:mem_mb={memory}" for rule in stats]
 
+    # a cluster job keeps the threads it declares, a local one may get fewer (one on a 2-core
+    # machine); maps and weights depend on the thread count at float rounding, so the SLURM
+    # jobs get the local run's, for a byte-for-byte comparison of the two runs
+    threads = local_threads(2)
+    same = [f"{rule}={threads}" for rule in ("train", "experiment")]
+
     started = time.monotonic()
     result = snakemake(work, "--profile", str(SLURM_PROFILE), "--slurm-keep-successful-logs",
-                       "--set-resources", *fit, *SMOKE_CONFIGS, env=env,
+                       "--set-resources", *fit, "--set-threads", *same, *SMOKE_CONFIGS, env=env,
                        timeout=TIMEOUT_S)  # fmt: skip
     elapsed = time.monotonic() - started
     console = result.stdout + result.stderr
@@ -167,6 +182,8 @@ def test_smoke_dag_runs_as_slurm_jobs(tmp_path, request):
         assert os.path.exists(log), log  # the SLURM log of the job (kept for this test)
     assert any(rule_of(c)[0] == "train" for _, c in asked_gpu) and no_gpu
 
+    logs = work / "results" / "smoke" / "logs"
+    assert recorded_threads(logs / "train" / "cnn" / "normal.log") == threads
     claims = "results/smoke/figures/claims.csv"
     assert (work / claims).read_bytes() == (local / claims).read_bytes()
     print(f"\nSLURM smoke run: {len(submitted)} jobs in {elapsed:.0f} s; "

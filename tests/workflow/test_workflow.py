@@ -16,6 +16,8 @@ from _smk import (
     SMOKE_CORES,
     copy_smoke_run,
     job_stats,
+    local_threads,
+    recorded_threads,
     scratch,
     smoke_catalogue,
     snakemake,
@@ -122,6 +124,18 @@ def test_a_deleted_deliverable_is_rebuilt(local_smoke_run, tmp_path):
     # MNIST mirror from another folder: the mirror is not a rerun trigger, the checksums are
     stats = job_stats(result.stdout + result.stderr)
     assert stats.get("figure") == 1 and set(stats) <= {"figure", "report", "all"}, stats
+
+
+def test_jobs_run_with_the_threads_this_machine_gives_them(local_smoke_run):
+    """A training and an experiment declare two threads: here they run with what the
+    workflow's packing gives (one each on a 2-core machine, so that two run at once), and a
+    figure with one."""
+    logs = local_smoke_run / "results" / "smoke" / "logs"
+    declared = smoke_catalogue().experiments["beyond/scorecard"].resources.threads
+    assert declared == 2
+    for log in (logs / "train" / "cnn" / "normal.log", logs / "experiment/beyond/scorecard.log"):
+        assert recorded_threads(log) == local_threads(2), log
+    assert recorded_threads(logs / "figure" / "beyond" / "scorecard.log") == 1
 
 
 def test_files_keep_the_users_umask(local_smoke_run):

@@ -2,6 +2,7 @@
 # the lookups that give each wildcard rule its inputs, params and resources.
 import re
 
+from saliency_sanity import runtime
 from saliency_sanity.catalogue import IMAGENET_MODELS, Catalogue
 from saliency_sanity.config import validate
 
@@ -75,6 +76,22 @@ def row_resource(kind, name):
         return getattr(row(wildcards).resources, name)
 
     return value
+
+
+def job_threads(declared):
+    """The threads of a job that declares ``declared`` (a number or a lookup): on this
+    machine, ``runtime.job_threads`` (one per job on a 2-core machine, so that two jobs run at
+    once); submitted to a cluster, what it declares. ``--set-threads RULE=N`` overrides both,
+    e.g. to rerun a single job with every core. Weights and maps depend on the thread count at
+    float rounding only (as on a CPU of another instruction set)."""
+
+    def threads(wildcards):
+        n = declared(wildcards) if callable(declared) else declared
+        if workflow.remote_exec or not workflow.local_exec:
+            return n
+        return runtime.job_threads(n, runtime.machine_cpus())
+
+    return threads
 
 
 def figure_caption(wildcards):

@@ -11,9 +11,12 @@ rule experiment:
         f"{RESULTS}/logs/experiment/{{doc}}/{{name}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/{{doc}}/{{name}}.tsv"
+    # the longest jobs first (runtime: the catalogue's estimate, minutes), so that none is left
+    # running alone at the end on a machine that runs two jobs at once
+    priority: row_resource("experiment", "runtime")
     conda:
         ENV
-    threads: row_resource("experiment", "threads")
+    threads: job_threads(row_resource("experiment", "threads"))
     resources:
         gpu=row_resource("experiment", "gpu"),
         mem_mb=row_resource("experiment", "mem_mb"),

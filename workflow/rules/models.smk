@@ -12,9 +12,11 @@ rule train:
         f"{RESULTS}/logs/train/{{model}}/{{variant}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{model}}_{{variant}}.tsv"
+    # its runtime estimate (below): the longest jobs first, as in experiments.smk
+    priority: 60
     conda:
         ENV
-    threads: 2
+    threads: job_threads(2)
     resources:
         gpu=1,
         mem_mb=3000,

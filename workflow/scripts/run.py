@@ -8,6 +8,7 @@ job also prints one line to the console that names the error and the log holding
 """
 
 import importlib
+import logging
 import sys
 import traceback
 
@@ -27,6 +28,7 @@ def resolve(path):
 def main(smk):
     setup_logging(smk.log[0])
     set_threads(smk.threads)
+    logging.getLogger("saliency_sanity.run").info("threads: %d", smk.threads)
     call = smk.params.call
     outputs = dict(smk.output.items())
     try:
