@@ -55,9 +55,9 @@ def job_threads(declared: int, cpus: int) -> int:
     Where ``cpus >= 2 * declared`` the job keeps what it declares. On a smaller machine (a
     2-core laptop or CI runner) every job gets ``cpus // 2`` threads (at least one), so that
     the scheduler runs two at once: measured on 2 cores, two jobs side by side with one thread
-    each finish sooner than the same two one after the other with two threads (0.74-0.93x for
-    the trainings, 0.87x for ten experiments; benchmarks/README.md). Torch's kernels do not
-    use the second thread fully for these small models, and two processes do.
+    each finish sooner than the same two one after the other with two threads: the whole MNIST
+    tier in 0.85x the time (26 min 42 s against 31 min 21 s; benchmarks/README.md). Torch's
+    kernels do not keep a second thread busy on these small models; a second process does.
     """
     declared, cpus = int(declared), int(cpus)
     if declared < 1 or cpus < 1:

@@ -7,7 +7,8 @@ run. Elsewhere, without a SLURM that answers, it is skipped with the reason in t
 Checked: every job of the DAG but the local ``all`` was submitted with ``sbatch`` and completed
 as a SLURM job (``scontrol show job``); exactly the rules that declare ``gpu=1`` (``train`` and the
 catalogue's experiments with ``Resources(gpu=1)``) asked SLURM for the GPU GRES; ``claims.csv`` is
-the same as the local run's.
+the same as the local run's, byte for byte, with the local run's threads per job
+(``--set-threads``: results depend on them at float rounding).
 
 The smoke jobs need a few hundred MB, but the catalogue asks up to 6000 MB (the full run's
 sizes): every rule's ``mem_mb`` is lowered to what the node has (``--set-resources``), so a
