@@ -131,10 +131,10 @@ def test_jobs_run_with_the_threads_this_machine_gives_them(local_smoke_run):
     workflow's packing gives (one each on a 2-core machine, so that two run at once), and a
     figure with one."""
     logs = local_smoke_run / "results" / "smoke" / "logs"
-    declared = smoke_catalogue().experiments["beyond/scorecard"].resources.threads
-    assert declared == 2
-    for log in (logs / "train" / "cnn" / "normal.log", logs / "experiment/beyond/scorecard.log"):
-        assert recorded_threads(log) == local_threads(2), log
+    scorecard = smoke_catalogue().experiments["beyond/scorecard"].resources.threads
+    jobs = {"train/cnn/normal.log": 2, "experiment/beyond/scorecard.log": scorecard}
+    for log, declared in jobs.items():
+        assert recorded_threads(logs / log) == local_threads(declared), log
     assert recorded_threads(logs / "figure" / "beyond" / "scorecard.log") == 1
 
 

@@ -1,6 +1,9 @@
 # Models: every trained variant of the config (normal, random_labels), and network 2 of
 # kindermans2017 (the bias-compensated copy for shifted inputs).
 
+#: a training's runtime limit (minutes, for a cluster), also its priority: the longest jobs first
+TRAIN_RUNTIME = 60
+
 
 rule train:
     input:
@@ -12,15 +15,14 @@ rule train:
         f"{RESULTS}/logs/train/{{model}}/{{variant}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{model}}_{{variant}}.tsv"
-    # its runtime estimate (below): the longest jobs first, as in experiments.smk
-    priority: 60
+    priority: TRAIN_RUNTIME
     conda:
         ENV
     threads: job_threads(2)
     resources:
         gpu=1,
         mem_mb=3000,
-        runtime=60,
+        runtime=TRAIN_RUNTIME,
     params:
         call=train_call,
     message:
