@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from .batching import rows_per_batch
+from .layout import convolutional
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,8 @@ def memory_format(model: nn.Module, device: torch.device) -> torch.memory_format
     would be drawn in memory order (another draw from the same seed), and not on CUDA, where it
     was not measured.
     """
-    convolutional = any(isinstance(m, nn.Conv2d) for m in model.modules())
     dropout = any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules())
-    if device.type == "cpu" and convolutional and not dropout:
+    if device.type == "cpu" and convolutional(model) and not dropout:
         return torch.channels_last
     return torch.contiguous_format
 

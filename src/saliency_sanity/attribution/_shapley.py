@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from saliency_sanity.attribution._utils import resolve_chunk
+from saliency_sanity.layout import forward_only
 
 
 def features(shape: torch.Size, patch: int) -> tuple[torch.Tensor, int, torch.Tensor]:
@@ -38,13 +39,15 @@ def evaluate(
     model: nn.Module, xi: torch.Tensor, masks: torch.Tensor, ids: torch.Tensor, chunk: int | None
 ) -> torch.Tensor:
     """Logits (S, K) of the input ``xi`` with features off where ``masks`` (S, M) is 0, in
-    batches of ``chunk`` masked inputs (None: chosen for the model, ``_utils.resolve_chunk``)."""
+    batches of ``chunk`` masked inputs (None: chosen for the model, ``_utils.resolve_chunk``),
+    in the layout that is fastest for the model (:func:`saliency_sanity.layout.forward_only`)."""
     ids = ids.to(xi.device)
     rows = resolve_chunk(chunk, model, xi.unsqueeze(0))
+    run = forward_only(model, xi.unsqueeze(0))
     outs = []
     with torch.no_grad():
         for chunk in masks.to(xi).split(rows):
-            outs.append(model(xi.unsqueeze(0) * chunk[:, ids]))
+            outs.append(run(xi.unsqueeze(0) * chunk[:, ids]))
     return torch.cat(outs).double()
 
 

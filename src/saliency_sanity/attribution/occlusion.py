@@ -12,6 +12,7 @@ from saliency_sanity.attribution._utils import (
     resolve_chunk,
 )
 from saliency_sanity.attribution.registry import pick, register
+from saliency_sanity.layout import forward_only
 
 
 def patch_masks(
@@ -34,8 +35,11 @@ def patch_masks(
 def _differences(
     model: nn.Module, x: torch.Tensor, masks: torch.Tensor, fill: torch.Tensor, chunk: int
 ) -> torch.Tensor:
-    """f(x) - f(x with patch p replaced by fill), all classes: (N, P, K)."""
+    """f(x) - f(x with patch p replaced by fill), all classes: (N, P, K). The forward passes
+    run in the layout that is fastest for the model
+    (:func:`saliency_sanity.layout.forward_only`)."""
     n, p = x.shape[0], masks.shape[0]
+    model = forward_only(model, x)
     with torch.no_grad():
         full = model(x)
         diffs = x.new_empty(n * p, full.shape[1])
