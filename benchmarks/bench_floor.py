@@ -35,6 +35,7 @@ Usage::
     python benchmarks/bench_floor.py --models cnn wide_cnn --images 20 --repeats 1
     python benchmarks/bench_floor.py --methods ig smoothgrad --passes
     python benchmarks/bench_floor.py --sweep-chunks integrated_gradients --models cnn
+    python benchmarks/bench_floor.py --layouts          # default vs channels-last passes
 """
 
 from __future__ import annotations
@@ -457,6 +458,31 @@ def passes(names: list[str], images: int | None, repeats: int) -> None:
         print("| " + " | ".join(cells) + " |", flush=True)
 
 
+def layouts(names: list[str], repeats: int) -> None:
+    """A forward pass (no grad) and a forward + input-gradient backward at the rows per batch
+    chosen for each conv model, in the default layout and channels-last (a copy of the model
+    converted with ``.to(memory_format=torch.channels_last)``): the measurement behind
+    :mod:`saliency_sanity.layout` (the perturbation methods run their forward passes
+    channels-last on a CPU; the gradient methods keep the default layout)."""
+    print("| model | rows/batch | forward (s) | forward NHWC (s) | NHWC/default "
+          "| forward + backward (s) | forward + backward NHWC (s) | NHWC/default |\n"
+          + "|---" * 8 + "|")  # fmt: skip
+    for name in names:
+        model, x, _ = setup(name, None)
+        if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+            continue
+        rows = rows_per_batch(model, x)
+        nhwc = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        batch = torch.rand(rows, *x.shape[1:], generator=torch.Generator().manual_seed(0))
+        batch_nhwc = batch.contiguous(memory_format=torch.channels_last)
+        fns = [floor_fn(m, b, rows, rows, kind) for kind in ("forward", "backward")
+               for m, b in ((model, batch), (nhwc, batch_nhwc))]  # fmt: skip
+        f, f_cl, fb, fb_cl = best_time(fns, repeats)
+        cells = [name, str(rows), f"{f:.4f}", f"{f_cl:.4f}", f"{f_cl / f:.2f}", f"{fb:.4f}",
+                 f"{fb_cl:.4f}", f"{fb_cl / fb:.2f}"]  # fmt: skip
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
 def sweep(method: str, names: list[str], images: int | None, repeats: int) -> None:
     """Seconds of one of our methods at fixed rows per batch (``chunk=``)."""
     print(f"| model | rows per batch | {method} (s) |\n|---|---|---|")
@@ -480,11 +506,15 @@ def main() -> None:
     parser.add_argument("--passes", action="store_true", help="also forward vs backward")
     parser.add_argument("--no-methods", action="store_true", help="skip the methods table")
     parser.add_argument("--sweep-chunks", metavar="METHOD", help="time METHOD per rows/batch")
+    parser.add_argument("--layouts", action="store_true", help="default vs channels-last passes")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")  # Captum's requires_grad / backward-hook notes
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
     if args.sweep_chunks:
         sweep(args.sweep_chunks, args.models, args.images, args.repeats)
+        return
+    if args.layouts:
+        layouts(args.models, args.repeats)
         return
     if not args.no_methods:
         benchmark(args.models, args.images, args.repeats, args.methods)

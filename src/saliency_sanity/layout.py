@@ -2,24 +2,25 @@
 
 The perturbation methods (LIME, KernelSHAP, occlusion) spend their time in forward passes of
 the model on thousands of masked copies of each image, and on a CPU PyTorch's convolutions and
-pooling run those faster on channels-last (NHWC) tensors than on the default NCHW layout. Timed
-with ``benchmarks/bench_floor.py``'s models at the rows per batch chosen for each
-(:func:`~saliency_sanity.batching.rows_per_batch`), idle 2-core CPU, best of 4, default layout
--> channels-last (benchmarks/README.md, "Channels-last forward passes"):
+pooling run those faster on channels-last (NHWC) tensors than on the default NCHW layout.
+``python benchmarks/bench_floor.py --layouts`` (a forward pass at the rows per batch chosen for
+each model, :func:`~saliency_sanity.batching.rows_per_batch`; idle 2-core CPU, best of 3),
+channels-last / default:
 
 ========================= ============ ============
 model                     1 thread     2 threads
 ========================= ============ ============
-adebayo2018 CNN           0.59x        0.69x
-gupta2019 AlexNet         0.79x        0.75x
-wide CNN (32-48-64)       0.58x        0.56x
-VGG-16 at 64x64           0.76x        0.78x
+adebayo2018 CNN           0.79x        0.78x
+gupta2019 AlexNet         0.78x        0.76x
+wide CNN (32-48-64)       0.55x        0.61x
+VGG-16 at 64x64           0.83x        0.78x
 ========================= ============ ============
 
-With a backward pass the same switch ranged from 0.65x to 1.06x (the AlexNet was slower with
-one thread), so the gradient methods keep the default layout. Only the layout changes: the same
-maths up to float rounding (tests/unit/test_layout.py). The model is not touched: its 4-D
-weights are copied to channels-last once per call of :func:`forward_only` and swapped in with
+With a backward pass the same switch gave 0.70x-0.97x in that run but 0.65x-1.06x in an
+earlier one (the AlexNet slower with one thread), so the gradient methods keep the default
+layout for now. Only the layout changes: the same maths up to float rounding
+(tests/unit/test_layout.py). The model is not touched: its 4-D weights are copied to
+channels-last once per call of :func:`forward_only` and swapped in with
 :func:`torch.func.functional_call`, which restores the model's own tensors after every pass.
 Not on CUDA, where it was not measured, and not in float64 (no fast channels-last kernels).
 """
