@@ -67,6 +67,7 @@ from saliency_sanity.attribution import attribute, attribute_all_classes
 from saliency_sanity.attribution._utils import _class_backward, frozen_params
 from saliency_sanity.attribution.gradcam import gradcam_module
 from saliency_sanity.batching import rows_per_batch
+from saliency_sanity.layout import convolutional
 
 #: IG steps and SmoothGrad/VarGrad samples (the papers'); IG-SmoothGrad as config/config.yaml
 #: runs it (10 samples x 10 steps); classes of the all-class row; occlusion patch
@@ -336,8 +337,7 @@ def floor_layouts(model: nn.Module, x: torch.Tensor, kind: str) -> dict[str, nn.
     run their forward passes that way, saliency_sanity.layout), so the floor stays the best
     plain pass there is."""
     out = {"": model}
-    conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
-    if kind == "forward" and conv and x.device.type == "cpu" and x.dim() == 4:
+    if kind == "forward" and convolutional(model) and x.device.type == "cpu" and x.dim() == 4:
         out[" NHWC"] = copy.deepcopy(model).to(memory_format=torch.channels_last)
     return out
 
@@ -469,7 +469,7 @@ def layouts(names: list[str], repeats: int) -> None:
           + "|---" * 8 + "|")  # fmt: skip
     for name in names:
         model, x, _ = setup(name, None)
-        if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        if not convolutional(model):
             continue
         rows = rows_per_batch(model, x)
         nhwc = copy.deepcopy(model).to(memory_format=torch.channels_last)
