@@ -55,3 +55,31 @@ def test_variant_table_on_a_toy_reads_the_edge_detector_as_insensitive():
     assert np.allclose(edge["score"], 1.0) and np.allclose(edge["null"], 1.0)
     grad = table[(table["method"] == "gradient") & (table["variant"] == MPRT_VARIANTS[0][0])]
     assert float(grad["score"].iloc[0]) < 0.9
+
+
+def test_variant_table_explains_each_shared_network_once_with_the_same_numbers(
+    monkeypatch, attributions_computed
+):
+    """The trained model, the null's two copies and the fully randomised model (the last step
+    of both directions, eMPRT's) are explained once per method, not three times: 8 fewer maps
+    per method on a 2-step model, and the same table as without sharing."""
+    import contextlib
+
+    from saliency_sanity.experiments import randomization_variants
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(3 * 12 * 12, 4)).eval()  # fmt: skip
+    x = torch.rand(4, 1, 12, 12, generator=torch.Generator().manual_seed(0))
+    methods = {m: (m, {}) for m in ("gradient", "smoothgrad")}
+    calls = attributions_computed
+    tables = {}
+    for shared in (True, False):
+        if not shared:
+            monkeypatch.setattr(randomization_variants, "shared_maps", contextlib.nullcontext)
+        calls.clear()
+        with pytest.warns(UserWarning, match="reset_parameters"):
+            tables[shared] = variant_table(model, x, methods, samples=2, seed=0)
+        tables[shared, "calls"] = len(calls)
+    pd.testing.assert_frame_equal(tables[True], tables[False], check_exact=True)
+    assert tables[False, "calls"] - tables[True, "calls"] == 8 * len(methods)

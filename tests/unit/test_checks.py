@@ -543,6 +543,30 @@ def test_the_scorecard_cells_equal_the_checks_run_alone():
     for m in ("gradient", "smoothgrad"):
         assert cells.loc[m, "score"] == pytest.approx(last.loc[m, "mean"], abs=1e-12)
         assert cells.loc[m, "null"] == pytest.approx(last.loc[m, "null_mean"], abs=1e-12)
+        assert cells.loc[m, "n"] == last.loc[m, "n"]
+
+
+def test_final_only_explains_the_fully_randomised_model_and_skips_the_steps_between(
+    attributions_computed,
+):
+    """final_only: the rows of the original and the last cascading step, equal to the full
+    curve's, from the maps of 4 networks per method (original, fully randomised, the null's
+    two copies) instead of steps + 3."""
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.ReLU(), nn.Linear(16, 12),
+                          nn.ReLU(), nn.Linear(12, 10)).eval()  # fmt: skip
+    x, kw = _x(), {"methods": ["gradient", "smoothgrad"], "init": "reset", "seed": 4}
+    full = checks.model_randomization(model, x, **kw)
+    in_full = sorted(attributions_computed)
+    attributions_computed.clear()
+    final = checks.model_randomization(model, x, final_only=True, **kw)
+    assert in_full == ["gradient"] * 6 + ["smoothgrad"] * 6  # 3 steps + original + 2 null copies
+    assert sorted(attributions_computed) == ["gradient"] * 4 + ["smoothgrad"] * 4
+    assert set(final["index"]) == {0, 3} and set(full["index"]) == {0, 1, 2, 3}
+    keep = full[full["index"].isin([0, 3])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(final.reset_index(drop=True), keep, check_exact=True)
+    with pytest.raises(ValueError, match="final_only needs order='cascading'"):
+        checks.model_randomization(model, x, order="independent", final_only=True, **kw)
 
 
 def test_every_empty_scorecard_cell_says_why():

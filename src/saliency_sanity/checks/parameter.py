@@ -112,6 +112,7 @@ def _curves(
     null_seeds: Sequence[int],
     progress: bool,
     reasons: Mapping[str, str],
+    final_only: bool = False,
 ) -> list[dict]:
     nulls = (
         null_similarity(model, x, target, specs, measures, steps, init=init, seeds=null_seeds)
@@ -120,8 +121,11 @@ def _curves(
     )
     rows, versus = [], {}  # versus[label][measure](maps): the measure against the trained maps
     models = randomized_models(model, steps, order=order, direction=direction, init=init, seed=seed)
-    bar = tqdm(total=(len(steps) + 1) * len(specs), desc=check, disable=not progress)
+    explained_steps = (0, len(steps)) if final_only else range(len(steps) + 1)
+    bar = tqdm(total=len(explained_steps) * len(specs), desc=check, disable=not progress)
     for index, (step, net) in enumerate(models):
+        if index not in explained_steps:
+            continue  # drawn (the next cascading step builds on it), not explained
         for label, maps in _explain_each(specs, net, x, target):
             if index == 0:
                 versus[label] = {m: against(m, maps) for m in measures
@@ -153,6 +157,7 @@ def model_randomization(
     seed: int = 0,
     null: bool = True,
     null_seeds: Sequence[int] = NULL_SEEDS,
+    final_only: bool = False,
     progress: bool = False,
 ) -> pd.DataFrame:
     """The model parameter randomisation test (Adebayo et al. 2018, Sec. 3) on any model.
@@ -178,6 +183,11 @@ def model_randomization(
         ``layer_order``, else its parametrised modules in forward-execution order.
     seed, null, null_seeds
         Seed of the re-draws; whether to compute the null, and the seeds of its two copies.
+    final_only
+        Cascading order only: explain the original and the last step's model (every step
+        re-drawn: the fully randomised network, the same weights as the full curve's last
+        step) and skip the maps of the steps in between. For a verdict that reads only the
+        last step (the scorecard) this saves ``len(steps) - 1`` networks' maps per method.
 
     Returns
     -------
@@ -187,13 +197,17 @@ def model_randomization(
         position; ``mean``/``std``/``n`` over the images; ``null_mean``/``null_std`` the null,
         the same on every row of a method and measure. A method that cannot explain this model
         (GradCAM without a convolution, ...) gets rows with ``n`` = 0 and the reason in ``note``.
+        With ``final_only``, only the rows of ``"original"`` and the last step.
     """
+    if final_only and order != "cascading":
+        raise ValueError(f"final_only needs order='cascading' (the last step is the fully "
+                         f"randomised network only there), got order={order!r}")  # fmt: skip
     specs, reasons = _applicable(method_specs(methods), model)
     measures = check_measures(measures)
     steps = steps_of(model, x, layers, block_depth)
     rows = _curves("model_randomization", model, x, target, specs, measures, steps, order=order,
                    direction=direction, init=init, seed=seed, null=null, null_seeds=null_seeds,
-                   progress=progress, reasons=reasons)  # fmt: skip
+                   progress=progress, reasons=reasons, final_only=final_only)  # fmt: skip
     return _tidy.frame(rows, order=order, direction=direction,
                        init=init if isinstance(init, str) else "custom", seed=seed,
                        steps=[s.name for s in steps])  # fmt: skip

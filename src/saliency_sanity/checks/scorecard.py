@@ -160,8 +160,10 @@ def scorecard(
 
     ``score`` is the final step's mean similarity (cascading), the mean over layers
     (independent), the mean similarity (data randomisation, random logit) or the mean relative
-    map difference (shifts); ``null`` its null; ``passes`` by ``rule`` (None for an empty cell).
-    ``fit_inputs`` (training inputs) let the pattern methods fit their patterns.
+    map difference (shifts); ``null`` its null; ``passes`` by ``rule`` (None for an empty cell);
+    ``n`` the images behind the score (independent: the fewest of any layer; cascading: the
+    fully randomised model's, the only step explained). ``fit_inputs`` (training inputs) let
+    the pattern methods fit their patterns.
     """
     unknown = [c for c in checks if c not in CHECKS]
     if unknown:
@@ -179,8 +181,11 @@ def scorecard(
             bar.set_postfix_str(check)
             if check.endswith("randomisation") and check != "data randomisation":
                 order = check.split()[0]
+                # the cascading cell reads only the last step: its intermediate models'
+                # maps are not computed (a quarter of the scorecard's networks on the AlexNet)
                 df = model_randomization(model, x, target, order=order, seed=seed,
-                                         measures=(measure,), **kw)  # fmt: skip
+                                         measures=(measure,), final_only=order == "cascading",
+                                         **kw)  # fmt: skip
                 how = "last" if order == "cascading" else "mean"
                 cells += _similarity_cells(check, df, measure, how)
             elif check == "data randomisation":

@@ -20,6 +20,7 @@ import pandas as pd
 
 from saliency_sanity import checks, runtime
 from saliency_sanity.catalogue import C, Model, Resources, Testbed, experiment
+from saliency_sanity.checks.methods import shared_maps
 from saliency_sanity.experiments.testbed import load_testbed
 from saliency_sanity.io import save_npz
 from saliency_sanity.models import load_checkpoint
@@ -51,18 +52,24 @@ def _mprt_rows(df: pd.DataFrame, variant: str, measure: str) -> list[dict]:
 def variant_table(model, x, methods: Mapping, *, samples: int, seed: int) -> pd.DataFrame:
     """One row per (variant, method): ``score`` (mean similarity over the layers for the MPRT
     variants and sMPRT, lower = more sensitive; the entropy rise for eMPRT, higher = more
-    sensitive), ``null`` and ``n``."""
+    sensitive), ``null`` and ``n``.
+
+    The variants explain some networks in common (the trained model, the null's two copies, and
+    the fully randomised model: the last step in both directions and eMPRT's): inside
+    :func:`~saliency_sanity.checks.methods.shared_maps` each is explained once, the same maps.
+    """
     rows = []
-    for direction in ("top_down", "bottom_up"):
-        df = checks.model_randomization(model, x, methods=methods, direction=direction,
-                                        measures=("spearman_abs", "spearman_signed", "ssim"),
-                                        seed=seed)  # fmt: skip
-        for name, d, measure in MPRT_VARIANTS:
-            if d == direction:
-                rows += _mprt_rows(df, name, measure)
-    smooth = checks.smooth_mprt(model, x, methods=methods, samples=samples, seed=seed)
-    rows += _mprt_rows(smooth, f"sMPRT ({samples} samples), Spearman |m|", "spearman_abs")
-    eff = checks.efficient_mprt(model, x, methods=methods, seed=seed)
+    with shared_maps():
+        for direction in ("top_down", "bottom_up"):
+            df = checks.model_randomization(model, x, methods=methods, direction=direction,
+                                            measures=("spearman_abs", "spearman_signed", "ssim"),
+                                            seed=seed)  # fmt: skip
+            for name, d, measure in MPRT_VARIANTS:
+                if d == direction:
+                    rows += _mprt_rows(df, name, measure)
+        smooth = checks.smooth_mprt(model, x, methods=methods, samples=samples, seed=seed)
+        rows += _mprt_rows(smooth, f"sMPRT ({samples} samples), Spearman |m|", "spearman_abs")
+        eff = checks.efficient_mprt(model, x, methods=methods, seed=seed)
     rows += [{"variant": "eMPRT, entropy rise", "method": r.method, "score": r.mean,
               "null": r.null_mean, "n": r.n, "note": r.note} for r in eff.itertuples()]  # fmt: skip
     return pd.DataFrame(rows)
