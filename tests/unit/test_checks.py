@@ -564,9 +564,27 @@ def test_final_only_explains_the_fully_randomised_model_and_skips_the_steps_betw
     assert sorted(attributions_computed) == ["gradient"] * 4 + ["smoothgrad"] * 4
     assert set(final["index"]) == {0, 3} and set(full["index"]) == {0, 1, 2, 3}
     keep = full[full["index"].isin([0, 3])].reset_index(drop=True)
-    pd.testing.assert_frame_equal(final.reset_index(drop=True), keep, check_exact=True)
+    pd.testing.assert_frame_equal(final.reset_index(drop=True), keep, check_exact=True,
+                                  check_flags=False)  # fmt: skip
+    assert final.attrs["final_only"] and not full.attrs["final_only"]
     with pytest.raises(ValueError, match="final_only needs order='cascading'"):
         checks.model_randomization(model, x, order="independent", final_only=True, **kw)
+
+
+def test_the_scorecard_explains_only_the_last_cascading_step(attributions_computed):
+    """On a 3-step model the cascading cell costs 4 maps per method (the original, the fully
+    randomised model, the null's two copies), not 6, and equals the full curve's last step."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.ReLU(), nn.Linear(16, 12),
+                          nn.ReLU(), nn.Linear(12, 10)).eval()  # fmt: skip
+    x = _x()
+    card = scorecard(model, x, methods=["gradient"], init="reset",
+                     checks=("cascading randomisation",))  # fmt: skip
+    assert attributions_computed == ["gradient"] * 4
+    full = checks.model_randomization(model, x, methods=["gradient"], init="reset",
+                                      measures=("spearman_abs",))  # fmt: skip
+    last = full[full["index"] == 3].iloc[0]
+    assert card["score"].iloc[0] == last["mean"] and card["null"].iloc[0] == last["null_mean"]
 
 
 def test_every_empty_scorecard_cell_says_why():

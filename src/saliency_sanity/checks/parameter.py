@@ -186,8 +186,9 @@ def model_randomization(
     final_only
         Cascading order only: explain the original and the last step's model (every step
         re-drawn: the fully randomised network, the same weights as the full curve's last
-        step) and skip the maps of the steps in between. For a verdict that reads only the
-        last step (the scorecard) this saves ``len(steps) - 1`` networks' maps per method.
+        step) and skip the maps of the steps in between: ``len(steps) - 1`` fewer networks
+        explained per method, for a verdict that reads only the last step (the scorecard's
+        cascading cell; ``attrs["final_only"]`` says the curve was cut).
 
     Returns
     -------
@@ -210,7 +211,7 @@ def model_randomization(
                    progress=progress, reasons=reasons, final_only=final_only)  # fmt: skip
     return _tidy.frame(rows, order=order, direction=direction,
                        init=init if isinstance(init, str) else "custom", seed=seed,
-                       steps=[s.name for s in steps])  # fmt: skip
+                       steps=[s.name for s in steps], final_only=final_only)  # fmt: skip
 
 
 def _noise(x: torch.Tensor, samples: int, noise: float, seed: int) -> torch.Tensor:
