@@ -56,6 +56,13 @@ def _cnn():
                          nn.Linear(4 * 12 * 12, 10)).eval()  # fmt: skip
 
 
+def _mlp3():
+    """A dense toy with 3 randomisation steps (a cascading curve with a step in between)."""
+    torch.manual_seed(2)
+    return nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.ReLU(), nn.Linear(16, 12),
+                         nn.ReLU(), nn.Linear(12, 10)).eval()  # fmt: skip
+
+
 def _x(n=6):
     return torch.rand(n, 1, 12, 12, generator=torch.Generator().manual_seed(n))
 
@@ -552,9 +559,7 @@ def test_final_only_explains_the_fully_randomised_model_and_skips_the_steps_betw
     """final_only: the rows of the original and the last cascading step, equal to the full
     curve's, from the maps of 4 networks per method (original, fully randomised, the null's
     two copies) instead of steps + 3."""
-    torch.manual_seed(2)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.ReLU(), nn.Linear(16, 12),
-                          nn.ReLU(), nn.Linear(12, 10)).eval()  # fmt: skip
+    model = _mlp3()
     x, kw = _x(), {"methods": ["gradient", "smoothgrad"], "init": "reset", "seed": 4}
     full = checks.model_randomization(model, x, **kw)
     in_full = sorted(attributions_computed)
@@ -564,8 +569,7 @@ def test_final_only_explains_the_fully_randomised_model_and_skips_the_steps_betw
     assert sorted(attributions_computed) == ["gradient"] * 4 + ["smoothgrad"] * 4
     assert set(final["index"]) == {0, 3} and set(full["index"]) == {0, 1, 2, 3}
     keep = full[full["index"].isin([0, 3])].reset_index(drop=True)
-    pd.testing.assert_frame_equal(final.reset_index(drop=True), keep, check_exact=True,
-                                  check_flags=False)  # fmt: skip
+    pd.testing.assert_frame_equal(final.reset_index(drop=True), keep, check_exact=True)
     assert final.attrs["final_only"] and not full.attrs["final_only"]
     with pytest.raises(ValueError, match="final_only needs order='cascading'"):
         checks.model_randomization(model, x, order="independent", final_only=True, **kw)
@@ -574,9 +578,7 @@ def test_final_only_explains_the_fully_randomised_model_and_skips_the_steps_betw
 def test_the_scorecard_explains_only_the_last_cascading_step(attributions_computed):
     """On a 3-step model the cascading cell costs 4 maps per method (the original, the fully
     randomised model, the null's two copies), not 6, and equals the full curve's last step."""
-    torch.manual_seed(3)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.ReLU(), nn.Linear(16, 12),
-                          nn.ReLU(), nn.Linear(12, 10)).eval()  # fmt: skip
+    model = _mlp3()
     x = _x()
     card = scorecard(model, x, methods=["gradient"], init="reset",
                      checks=("cascading randomisation",))  # fmt: skip
